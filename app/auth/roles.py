@@ -1,0 +1,46 @@
+"""Roles (Pelaksana) and the one table that maps each role to its scopes."""
+
+from enum import StrEnum
+
+from app.auth.scopes import Scope as S
+
+
+class Role(StrEnum):
+    camat = "camat"
+    sekcam = "sekcam"
+    kasi_trantib = "kasi_trantib"
+    danru = "danru"
+    anggota = "anggota"
+    pimpinan = "pimpinan"
+    admin = "admin"
+
+
+UNIT_ROLES = frozenset({Role.camat, Role.sekcam, Role.kasi_trantib, Role.danru, Role.anggota})
+# One holder of each of these per kecamatan at a time.
+SINGLE_HOLDER_ROLES = frozenset({Role.camat, Role.sekcam, Role.kasi_trantib})
+
+_READ = (S.incidents_read, S.orders_read, S.drafts_read, S.verifications_read,
+         S.field_reports_read, S.archive_read, S.sla_read, S.tasks_read, S.units_read)
+
+ROLE_SCOPES: dict[Role, frozenset[S]] = {
+    Role.camat: frozenset(
+        {*_READ, S.incidents_write, S.incidents_cancel, S.orders_command,
+         S.verifications_verify, S.orders_validate}
+    ),
+    Role.sekcam: frozenset({*_READ, S.verifications_paraf}),
+    Role.kasi_trantib: frozenset(
+        {*_READ, S.incidents_write, S.instructions_write, S.verifications_review,
+         S.orders_dispatch, S.archive_write}
+    ),
+    Role.danru: frozenset({*_READ, S.drafts_write, S.briefings_write, S.field_work_close}),
+    Role.anggota: frozenset(
+        {S.incidents_read, S.orders_read, S.field_reports_read, S.field_reports_write,
+         S.tasks_read, S.units_read}
+    ),
+    Role.pimpinan: frozenset({s for s in _READ if s is not S.tasks_read}),
+    Role.admin: frozenset({S.users_admin, S.units_read, S.calendar_admin, S.sla_read}),
+}
+
+
+def scopes_for(role: Role) -> list[str]:
+    return sorted(str(scope) for scope in ROLE_SCOPES[role])

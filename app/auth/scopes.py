@@ -1,0 +1,60 @@
+"""Scopes: one per resource and action, as `resource:action`."""
+
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    incidents_read = "incidents:read"
+    incidents_write = "incidents:write"
+    incidents_cancel = "incidents:cancel"
+    orders_read = "orders:read"
+    orders_command = "orders:command"
+    orders_validate = "orders:validate"
+    orders_dispatch = "orders:dispatch"
+    instructions_write = "instructions:write"
+    drafts_read = "drafts:read"
+    drafts_write = "drafts:write"
+    verifications_read = "verifications:read"
+    verifications_review = "verifications:review"
+    verifications_paraf = "verifications:paraf"
+    verifications_verify = "verifications:verify"
+    briefings_write = "briefings:write"
+    field_reports_read = "field-reports:read"
+    field_reports_write = "field-reports:write"
+    field_work_close = "field-work:close"
+    archive_read = "archive:read"
+    archive_write = "archive:write"
+    sla_read = "sla:read"
+    tasks_read = "tasks:read"
+    units_read = "units:read"
+    users_admin = "users:admin"
+    calendar_admin = "calendar:admin"
+
+
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    Scope.incidents_read: "Read incidents, their events and timeline",
+    Scope.incidents_write: "Register incidents and change their escalation level",
+    Scope.incidents_cancel: "Cancel an incident before field work",
+    Scope.orders_read: "Read orders (Surat Perintah)",
+    Scope.orders_command: "Step 1: record the Surat Perintah Walikota and order Kasi Trantib",
+    Scope.orders_validate: "Step 5: validate the verified draft into the Surat Perintah",
+    Scope.orders_dispatch: "Step 6: give the execution order to the Danru",
+    Scope.instructions_write: "Step 2: instruct the Danru to prepare the plan",
+    Scope.drafts_read: "Read drafts and their versions",
+    Scope.drafts_write: "Steps 3 and 9: write and submit drafts",
+    Scope.verifications_read: "Read verification decisions",
+    Scope.verifications_review: "Steps 4 and 10: Kasi Trantib review",
+    Scope.verifications_paraf: "Step 4: Sekcam paraf",
+    Scope.verifications_verify: "Step 4: Camat verification and paraf",
+    Scope.briefings_write: "Step 7: brief the members",
+    Scope.field_reports_read: "Read field reports and attachments",
+    Scope.field_reports_write: "Step 8: submit field reports",
+    Scope.field_work_close: "Step 8: close field work early",
+    Scope.archive_read: "Read archive records",
+    Scope.archive_write: "Step 11: archive the report",
+    Scope.sla_read: "Read step timing and SLA reports",
+    Scope.tasks_read: "Read one's own task inbox",
+    Scope.units_read: "Read the kecamatan list",
+    Scope.users_admin: "Administer users",
+    Scope.calendar_admin: "Maintain the non-working-day calendar",
+}

@@ -1,0 +1,87 @@
+"""Service settings, read from TRANTIB_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SIGNING_KEY = "change-me-development-signing-key-32b"
+DEFAULT_DEMO_PASSWORD = "trantib-demo"
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRANTIB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Environment.development
+    database_url: str = "sqlite:///./var/trantib.db"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
+
+    jwt_algorithm: str = "HS256"
+    jwt_signing_key: str = DEFAULT_SIGNING_KEY
+    # PEM keys for RS256/ES256; when set they replace the HMAC key.
+    jwt_private_key: str | None = None
+    jwt_public_key: str | None = None
+    jwt_key_id: str = "trantib-1"
+    jwt_issuer: str = "https://trantib.tangerangkota.go.id"
+    jwt_audience: str = "trantib-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=7, ge=1, le=90)
+
+    cors_origins: list[str] = Field(default_factory=list)
+    demo_password: str = DEFAULT_DEMO_PASSWORD
+    seed_demo: bool = True
+
+    # Surat Perintah numbering: {classification}/{sequence:04d}/{unit_code}/{year}
+    order_number_format: str = "{classification}/{sequence:04d}/{unit_code}/{year}"
+    order_classification: str = "300.1.2.1"
+
+    attachments_dir: Path = Path("./var/attachments")
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    attachments_per_report: int = Field(default=20, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    page_size_max: int = Field(default=100, ge=1, le=1000)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.startswith("["):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    def production_problems(self) -> list[str]:
+        """Reasons the settings are unfit for production, each one line."""
+        problems: list[str] = []
+        uses_hmac = self.jwt_algorithm.startswith("HS")
+        if uses_hmac and self.jwt_signing_key == DEFAULT_SIGNING_KEY:
+            problems.append(
+                "TRANTIB_JWT_SIGNING_KEY is the development default; set a random key of 32+ bytes"
+            )
+        if self.demo_password == DEFAULT_DEMO_PASSWORD and self.seed_demo:
+            problems.append("TRANTIB_SEED_DEMO must be false in production")
+        return problems
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

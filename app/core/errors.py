@@ -1,0 +1,206 @@
+"""RFC 9457 problem+json: typed errors and the handlers that render every failure."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://trantib.tangerangkota.go.id/problems/"
+
+log = logging.getLogger("app.errors")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+class AppError(Exception):
+    """Base of every refusal the service makes on purpose."""
+
+    status = 400
+    kind = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+
+class BadRequest(AppError):
+    status, kind, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(AppError):
+    status, kind, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="trantib"'
+
+
+class InvalidToken(Unauthorized):
+    kind, title = "invalid-token", "Invalid or expired token"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="trantib", error="invalid_token"'
+
+
+class InvalidCredentials(Unauthorized):
+    kind, title = "invalid-credentials", "Invalid username or password"
+
+
+class Forbidden(AppError):
+    status, kind, title = 403, "forbidden", "Not allowed"
+
+
+class InsufficientScope(Forbidden):
+    kind, title = "insufficient-scope", "Missing scope"
+
+
+class NotFound(AppError):
+    status, kind, title = 404, "not-found", "Not found"
+
+
+class Conflict(AppError):
+    status, kind, title = 409, "conflict", "Conflict"
+
+
+class WrongStep(Conflict):
+    kind, title = "wrong-step", "Action not allowed at the current step"
+
+
+class ConcurrentUpdate(Conflict):
+    kind, title = "concurrent-update", "The resource changed while the request ran"
+
+
+class IncidentClosed(Conflict):
+    kind, title = "incident-closed", "The incident takes no more actions"
+
+
+class PreconditionFailed(AppError):
+    status, kind, title = 412, "precondition-failed", "The resource has changed"
+
+
+class PayloadTooLarge(AppError):
+    status, kind, title = 413, "payload-too-large", "Request body too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class Unprocessable(AppError):
+    status, kind, title = 422, "validation-error", "The request is not valid"
+
+
+class TooManyRequests(AppError):
+    status, kind, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, retry_after: int, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class ServiceUnavailable(AppError):
+    status, kind, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    kind: str,
+    title: str,
+    detail: str | None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_HTTP_KINDS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        errors.append({"loc": loc, "field": ".".join(loc[1:]), "message": err.get("msg", ""),
+                       "type": err.get("type", "")})
+    return errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem_response(
+            request, status=exc.status, kind=exc.kind, title=exc.title, detail=exc.detail,
+            headers=exc.headers or None, **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        # A body that is not JSON at all is a 400, as FastAPI itself answers it.
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem_response(
+                request, status=400, kind="malformed-json", title="Malformed JSON body",
+                detail="The request body is not valid JSON",
+            )
+        detail = "; ".join(f"{e['field'] or e['loc'][0]}: {e['message']}" for e in errors[:5])
+        return problem_response(
+            request, status=422, kind="validation-error", title="The request is not valid",
+            detail=detail, errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind, title = _HTTP_KINDS.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(
+            request, status=exc.status_code, kind=kind, title=title, detail=detail,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            request, status=500, kind="internal-error", title="Internal server error",
+            detail="The server could not complete the request; it has been logged.",
+        )

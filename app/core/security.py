@@ -1,0 +1,193 @@
+"""Everything JWT and password: the only module that imports jose and pwdlib.
+
+python-jose 3.5 accepts dangerous tokens with its default options (no exp, no aud, any typ,
+short HMAC keys, algorithm confusion when `algorithms` is not passed). Every decode here
+passes one explicit algorithm, requires every registered claim, checks `typ`, `iss` and
+`aud`, refuses a future `iat` and oversized tokens, and allows at most 30 s of leeway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from jose import JWTError, jws, jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from app.core import clock
+from app.core.config import Settings
+from app.core.errors import InvalidToken
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+MAX_TOKEN_BYTES = 4096
+LEEWAY_SECONDS = 30
+MIN_HMAC_KEY_BYTES = 32
+PASSWORD_MIN = 10
+PASSWORD_MAX = 128
+_ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
+
+_password_hash = PasswordHash((Argon2Hasher(),))
+# Verified when the user does not exist, so an unknown user costs as much as a wrong password.
+_DUMMY_HASH = _password_hash.hash(secrets.token_urlsafe(16))
+
+
+class KeyConfigError(RuntimeError):
+    """The signing configuration is unusable; the service must not start."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    sub: str
+    role: str
+    unit: str | None
+    scopes: tuple[str, ...]
+    jti: str
+    token_version: int
+    client: bool
+    expires_at: datetime
+
+
+def hash_password(password: str) -> str:
+    return _password_hash.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Constant-cost check: an absent hash still runs a full argon2 verification."""
+    if password_hash is None:
+        _password_hash.verify(password, _DUMMY_HASH)
+        return False
+    try:
+        return _password_hash.verify(password, password_hash)
+    except Exception:  # a malformed stored hash is a failed login, never a 500
+        return False
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_opaque_token(token: str) -> str:
+    """Refresh tokens and client secrets are high-entropy: SHA-256 is the right hash."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _keys(settings: Settings) -> tuple[Any, Any]:
+    """(signing key, verification key) for the configured algorithm."""
+    algorithm = settings.jwt_algorithm
+    if algorithm in _ASYMMETRIC:
+        if not settings.jwt_private_key or not settings.jwt_public_key:
+            raise KeyConfigError(f"{algorithm} needs TRANTIB_JWT_PRIVATE_KEY and TRANTIB_JWT_PUBLIC_KEY")
+        return settings.jwt_private_key, settings.jwt_public_key
+    if algorithm not in ("HS256", "HS384", "HS512"):
+        raise KeyConfigError(f"unsupported JWT algorithm {algorithm!r}")
+    key = settings.jwt_signing_key
+    if len(key.encode()) < MIN_HMAC_KEY_BYTES:
+        raise KeyConfigError(f"TRANTIB_JWT_SIGNING_KEY must be at least {MIN_HMAC_KEY_BYTES} bytes")
+    return key, key
+
+
+def check_key_config(settings: Settings) -> None:
+    _keys(settings)
+
+
+def create_access_token(
+    settings: Settings,
+    *,
+    subject: str,
+    role: str,
+    unit: str | None,
+    scopes: list[str],
+    token_version: int,
+    client: bool = False,
+) -> tuple[str, AccessClaims]:
+    signing_key, _ = _keys(settings)
+    issued = clock.now()
+    expires = issued + timedelta(minutes=settings.access_token_minutes)
+    jti = uuid.uuid4().hex
+    claims = {
+        "sub": subject,
+        "role": role,
+        "unit": unit,
+        "scope": " ".join(scopes),
+        "ver": token_version,
+        "cli": client,
+        "iat": int(issued.timestamp()),
+        "nbf": int(issued.timestamp()),
+        "exp": int(expires.timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": jti,
+    }
+    headers = {"typ": ACCESS_TOKEN_TYPE, "kid": settings.jwt_key_id}
+    token = jwt.encode(claims, signing_key, algorithm=settings.jwt_algorithm, headers=headers)
+    return token, AccessClaims(subject, role, unit, tuple(scopes), jti, token_version, client,
+                               expires)
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """Verify a bearer token or raise InvalidToken (401) with a reason that leaks nothing."""
+    if len(token) > MAX_TOKEN_BYTES:
+        raise InvalidToken("Token too large")
+    _, verify_key = _keys(settings)
+    try:
+        header = jws.get_unverified_header(token)
+    except JWTError as exc:
+        raise InvalidToken("Malformed token") from exc
+    if header.get("alg") != settings.jwt_algorithm:
+        raise InvalidToken("Token algorithm not accepted")
+    if header.get("typ") != ACCESS_TOKEN_TYPE:
+        raise InvalidToken("Not an access token")
+    if header.get("kid") != settings.jwt_key_id:
+        raise InvalidToken("Unknown signing key")
+    try:
+        claims = jwt.decode(
+            token,
+            verify_key,
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={
+                "verify_signature": True,
+                "verify_aud": True,
+                "verify_iat": True,
+                "verify_exp": True,
+                "verify_nbf": True,
+                "verify_iss": True,
+                "verify_sub": True,
+                "verify_jti": True,
+                "require_aud": True,
+                "require_iat": True,
+                "require_exp": True,
+                "require_nbf": True,
+                "require_iss": True,
+                "require_sub": True,
+                "require_jti": True,
+                "leeway": LEEWAY_SECONDS,
+            },
+        )
+    except JWTError as exc:
+        raise InvalidToken("Token signature or claims are not valid") from exc
+    now_ts = clock.now().timestamp()
+    if not isinstance(claims.get("iat"), int) or claims["iat"] > now_ts + LEEWAY_SECONDS:
+        raise InvalidToken("Token issued in the future")
+    # python-jose checks exp/nbf against the system clock; the service clock decides too.
+    if claims["exp"] + LEEWAY_SECONDS < now_ts or claims["nbf"] - LEEWAY_SECONDS > now_ts:
+        raise InvalidToken("Token expired or not yet valid")
+    try:
+        return AccessClaims(
+            sub=str(claims["sub"]),
+            role=str(claims["role"]),
+            unit=claims.get("unit"),
+            scopes=tuple(str(claims.get("scope", "")).split()),
+            jti=str(claims["jti"]),
+            token_version=int(claims["ver"]),
+            client=bool(claims.get("cli", False)),
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=clock.now().tzinfo),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidToken("Token claims are incomplete") from exc

@@ -1,0 +1,174 @@
+"""Test harness: a fresh migrated database per run, emptied between tests; HTTP clients.
+
+SQLite by default; set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
+to run the same suite on PostgreSQL. Each run creates its own database and drops it after,
+so parallel runs never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, select
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+DEMO_PASSWORD = "trantib-demo-test"
+KEEP_TABLES = {"units", "alembic_version"}
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["url"] = url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def _create_pg_database(base_url: str) -> tuple[str, Callable[[], None]]:
+    url = make_url(base_url)
+    name = f"trantib_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if PG_URL:
+        url, drop = _create_pg_database(PG_URL)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'trantib.db'}"
+        drop = None
+    yield url
+    if drop is not None:
+        from app.core.db import get_engine
+
+        get_engine().dispose()
+        drop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _configured(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    os.environ["TRANTIB_DATABASE_URL"] = database_url
+    os.environ["TRANTIB_DEMO_PASSWORD"] = DEMO_PASSWORD
+    os.environ["TRANTIB_ATTACHMENTS_DIR"] = str(tmp_path_factory.mktemp("attachments"))
+    os.environ.setdefault("TRANTIB_ENVIRONMENT", "development")
+    from app.core.config import get_settings
+    from app.core.db import get_engine
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    command.upgrade(alembic_config(database_url), "head")
+    yield
+
+
+@pytest.fixture(scope="session")
+def engine(_configured: None) -> Engine:
+    from app.core.db import get_engine
+
+    return get_engine()
+
+
+def _empty_tables(engine: Engine) -> None:
+    import app.models  # noqa: F401
+
+    tables = [t for t in reversed(SQLModel.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def db(engine: Engine) -> Iterator[Engine]:
+    """Every test starts with only the units and the demo users."""
+    from app.users.demo import seed_demo
+
+    _empty_tables(engine)
+    with Session(engine) as session:
+        seed_demo(session, DEMO_PASSWORD)
+        session.commit()
+    yield engine
+
+
+@pytest.fixture(scope="session")
+def app(_configured: None):  # type: ignore[no-untyped-def]
+    from app.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def token_for(engine: Engine) -> Callable[[str], str]:
+    """A real signed access token for a user, as the login endpoint would issue it."""
+    from app.auth.roles import Role, scopes_for
+    from app.core.config import get_settings
+    from app.core.security import create_access_token
+    from app.units.models import Unit
+    from app.users.models import User
+
+    def issue(username: str) -> str:
+        with Session(engine) as session:
+            user = session.exec(select(User).where(User.username == username)).one()
+            unit = session.get(Unit, user.unit_id) if user.unit_id else None
+            token, _ = create_access_token(
+                get_settings(),
+                subject=str(user.id),
+                role=str(user.role),
+                unit=unit.code if unit else None,
+                scopes=scopes_for(Role(user.role)),
+                token_version=user.token_version,
+            )
+        return token
+
+    return issue
+
+
+@pytest.fixture
+def auth(token_for: Callable[[str], str]) -> Callable[[str], dict[str, str]]:
+    """Authorization headers for a demo user: auth("camat.ciledug")."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            cache[username] = {"Authorization": f"Bearer {token_for(username)}"}
+        return cache[username]
+
+    return headers
+
+
+@pytest.fixture
+def user_id(engine: Engine) -> Callable[[str], str]:
+    from app.users.models import User
+
+    def lookup(username: str) -> str:
+        with Session(engine) as session:
+            return str(session.exec(select(User.id).where(User.username == username)).one())
+
+    return lookup
