@@ -1,7 +1,26 @@
 """Every table of the service, imported so that metadata (and Alembic) sees them all."""
 
-from app.auth.models import RefreshToken, RevokedToken
+from app.archive.models import ArchiveRecord
+from app.audit.models import AuditEvent
+from app.auth.models import LoginFailure, RefreshToken, RevokedToken
+from app.drafts.models import Draft, DraftVersion
+from app.field_reports.models import Attachment, FieldReport
+from app.incidents.models import (
+    Briefing,
+    EscalationChange,
+    Incident,
+    IncidentAssignment,
+    Instruction,
+)
+from app.orders.models import Order, OrderSequence
+from app.outbox.models import OutboxEvent
+from app.timing.models import StepRun
 from app.units.models import Unit
 from app.users.models import User
 
-__all__ = ["RefreshToken", "RevokedToken", "Unit", "User"]
+__all__ = [
+    "ArchiveRecord", "Attachment", "AuditEvent", "Briefing", "Draft", "DraftVersion",
+    "EscalationChange", "FieldReport", "Incident", "IncidentAssignment", "Instruction",
+    "LoginFailure", "Order", "OrderSequence", "OutboxEvent", "RefreshToken", "RevokedToken",
+    "StepRun", "Unit", "User",
+]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, DateTime
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -34,3 +35,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utc_field(nullable: bool = False, index: bool = False) -> Any:
+    """A UTC timestamp column; non-null ones default to the service clock's now."""
+    from sqlalchemy import Column
+    from sqlmodel import Field
+
+    from app.core import clock
+
+    column = Column(UTCDateTime(), nullable=nullable, index=index)
+    if nullable:
+        return Field(default=None, sa_column=column)
+    return Field(default_factory=clock.now, sa_column=column)

@@ -1,0 +1,48 @@
+"""Step runs: one row per run of a step, measured against its SLA."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.types import utc_field
+
+
+class RunStatus(StrEnum):
+    running = "running"
+    on_time = "on_time"
+    late = "late"
+    # Derived at read time for running runs:
+    at_risk = "at_risk"
+    breached = "breached"
+
+
+class StepRun(SQLModel, table=True):
+    __tablename__ = "step_runs"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "step", "attempt", name="uq_step_runs_attempt"),
+        Index("ix_step_runs_status_due", "status", "due_at"),
+        Index("ix_step_runs_unit_step_completed", "unit_id", "step", "completed_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id")
+    unit_id: int = Field(foreign_key="units.id")
+    step: int
+    attempt: int = 1
+    role: str = Field(max_length=16)
+    assignee_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    sla_text: str = Field(max_length=16)
+    sla_seconds: int
+    calendar: str = Field(max_length=16)
+    started_at: datetime = utc_field()
+    due_at: datetime = utc_field()
+    completed_at: datetime | None = utc_field(nullable=True)
+    elapsed_seconds: int | None = None
+    status: str = Field(default=RunStatus.running, sa_type=String(16))
+    at_risk_event_at: datetime | None = utc_field(nullable=True)
+    breached_event_at: datetime | None = utc_field(nullable=True)
