@@ -2,42 +2,89 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import API_ROUTERS
 from app.core.config import Settings, get_settings
 from app.core.db import get_engine
 from app.core.errors import install_error_handlers
-from app.core.security import check_key_config
+from app.core.security import KeyConfigError, check_key_config
 from app.health.router import router as health_router
 
 
 class StartupRefused(RuntimeError):
-    pass
+    """The settings or the database are unfit to serve; the message is one line."""
+
+
+def startup_problems(settings: Settings) -> list[str]:
+    """Every reason to refuse to serve, one line each; empty when the service may start."""
+    problems: list[str] = []
+    try:
+        check_key_config(settings)
+    except KeyConfigError as exc:
+        problems.append(str(exc))
+    if not settings.is_production:
+        return problems
+    problems.extend(settings.production_problems())
+    if not problems:
+        problems.extend(_demo_user_problems())
+    return problems
+
+
+def _demo_user_problems() -> list[str]:
+    from app.users.models import User
+
+    try:
+        with Session(get_engine()) as session:
+            demo = session.execute(
+                select(User.id).where(User.is_demo).limit(1)  # type: ignore[call-overload]
+            ).first()
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+        return [f"cannot look for demo users (database unreachable or not migrated): {reason}"]
+    if demo is not None:
+        return ["demo users are present in the database; remove them before running in production"]
+    return []
 
 
 def check_startup(settings: Settings) -> None:
-    """Refuse to serve with unsafe settings; one line per reason."""
-    check_key_config(settings)
-    if not settings.is_production:
-        return
-    problems = settings.production_problems()
-    if not problems:
-        from sqlmodel import Session
-
-        from app.users.models import User
-
-        with Session(get_engine()) as session:
-            demo = session.execute(select(User.id).where(User.is_demo).limit(1)).first()  # type: ignore[arg-type]
-        if demo is not None:
-            problems.append("demo users are present; remove them before running in production")
+    """Raise StartupRefused, with every reason on one line, when the service must not serve."""
+    problems = startup_problems(settings)
     if problems:
-        raise StartupRefused("refusing to start in production: " + "; ".join(problems))
+        where = " in production" if settings.is_production else ""
+        raise StartupRefused(f"refusing to start{where}: " + "; ".join(problems))
+
+
+class _OneLineRefusal:
+    """Uvicorn reports a failed start with the whole traceback; a refusal is about settings,
+    not code, so the operator gets its one line instead (uvicorn still exits non-zero)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_refusal_as_line(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                # Starlette sends this from inside its `except` block, so the cause is at hand.
+                exc = sys.exc_info()[1]
+                if isinstance(exc, StartupRefused):
+                    message = {**message, "message": str(exc)}
+            await send(message)
+
+        await self.app(scope, receive, send_refusal_as_line)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(_OneLineRefusal)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
             problems.append(
                 "TRANTIB_JWT_SIGNING_KEY is the development default; set a random key of 32+ bytes"
             )
-        if self.demo_password == DEFAULT_DEMO_PASSWORD and self.seed_demo:
+        if self.seed_demo:
             problems.append("TRANTIB_SEED_DEMO must be false in production")
         return problems
 

@@ -1,0 +1,68 @@
+# Everyday commands. `make run` and `make test` work on a fresh clone: the first call builds .venv.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+LINT_PATHS := app tests
+
+.PHONY: help .venv venv run test test-pg lint format typecheck openapi migrate worker clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+# Reinstalled whenever pyproject.toml changes (new dependency, new extra).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+.venv: $(STAMP) ## Create or refresh the virtual environment
+venv: $(STAMP)
+
+run: $(STAMP) ## Migrate, add demo data to an empty database, serve on HOST:PORT
+	$(BIN)/python -m app.cli migrate
+	$(BIN)/python -m app.cli seed-demo --if-empty
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+test: $(STAMP) ## Run the tests (SQLite, or the database in TEST_DATABASE_URL)
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+test-pg: ## Run the tests on the local PostgreSQL (PG_TEST_URL)
+	$(MAKE) --no-print-directory test TEST_DATABASE_URL='$(PG_TEST_URL)'
+
+lint: $(STAMP) ## ruff check and ruff format --check
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+typecheck: $(STAMP) ## mypy
+	$(BIN)/mypy
+
+openapi: $(STAMP) ## Export the OpenAPI document to openapi/openapi.json
+	$(BIN)/python -m app.cli export-openapi openapi/openapi.json
+
+migrate: $(STAMP) ## Upgrade the database in TRANTIB_DATABASE_URL to head
+	$(BIN)/python -m app.cli migrate
+
+worker: $(STAMP) ## Run the background worker
+	$(BIN)/python -m app.cli worker
+
+clean: ## Remove the virtual environment and caches (keeps var/, the local database)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
