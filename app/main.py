@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import API_ROUTERS
 from app.core.config import Settings, get_settings
-from app.core.db import get_engine
+from app.core.db import get_engine, make_engine
 from app.core.errors import install_error_handlers
 from app.core.security import KeyConfigError, check_key_config
 from app.health.router import router as health_router
@@ -36,21 +36,27 @@ def startup_problems(settings: Settings) -> list[str]:
         return problems
     problems.extend(settings.production_problems())
     if not problems:
-        problems.extend(_demo_user_problems())
+        problems.extend(_demo_user_problems(settings))
     return problems
 
 
-def _demo_user_problems() -> list[str]:
+def _demo_user_problems(settings: Settings) -> list[str]:
     from app.users.models import User
 
+    # Look in the database these settings name, even when they are not the process's own.
+    own = settings is get_settings()
+    engine = get_engine() if own else make_engine(settings)
     try:
-        with Session(get_engine()) as session:
+        with Session(engine) as session:
             demo = session.execute(
                 select(User.id).where(User.is_demo).limit(1)  # type: ignore[call-overload]
             ).first()
     except SQLAlchemyError as exc:
         reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
         return [f"cannot look for demo users (database unreachable or not migrated): {reason}"]
+    finally:
+        if not own:
+            engine.dispose()
     if demo is not None:
         return ["demo users are present in the database; remove them before running in production"]
     return []

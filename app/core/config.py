@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SIGNING_KEY = "change-me-development-signing-key-32b"
 DEFAULT_DEMO_PASSWORD = "trantib-demo"
@@ -40,7 +42,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=7, ge=1, le=90)
 
-    cors_origins: list[str] = Field(default_factory=list)
+    # NoDecode: a plain comma list must reach the validator below instead of the JSON decoder.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo_password: str = DEFAULT_DEMO_PASSWORD
     seed_demo: bool = True
 
@@ -57,7 +60,9 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.startswith("["):
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
