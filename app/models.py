@@ -3,6 +3,7 @@
 from app.archive.models import ArchiveRecord
 from app.audit.models import AuditEvent
 from app.auth.models import LoginFailure, RefreshToken, RevokedToken
+from app.core.counters import Counter
 from app.drafts.models import Draft, DraftVersion
 from app.field_reports.models import Attachment, FieldReport
 from app.incidents.models import (
@@ -12,15 +13,33 @@ from app.incidents.models import (
     IncidentAssignment,
     Instruction,
 )
-from app.orders.models import Order, OrderSequence
+from app.orders.models import Order
 from app.outbox.models import OutboxEvent
+from app.timing.calendar_models import NonWorkingDay
 from app.timing.models import StepRun
 from app.units.models import Unit
 from app.users.models import User
 
 __all__ = [
-    "ArchiveRecord", "Attachment", "AuditEvent", "Briefing", "Draft", "DraftVersion",
-    "EscalationChange", "FieldReport", "Incident", "IncidentAssignment", "Instruction",
-    "LoginFailure", "Order", "OrderSequence", "OutboxEvent", "RefreshToken", "RevokedToken",
-    "StepRun", "Unit", "User",
+    "ArchiveRecord",
+    "Attachment",
+    "AuditEvent",
+    "Briefing",
+    "Counter",
+    "Draft",
+    "DraftVersion",
+    "EscalationChange",
+    "FieldReport",
+    "Incident",
+    "IncidentAssignment",
+    "Instruction",
+    "LoginFailure",
+    "NonWorkingDay",
+    "Order",
+    "OutboxEvent",
+    "RefreshToken",
+    "RevokedToken",
+    "StepRun",
+    "Unit",
+    "User",
 ]
