@@ -2,4 +2,24 @@
 
 from fastapi import APIRouter
 
-API_ROUTERS: list[APIRouter] = []
+from app.auth.router import router as auth_router
+from app.drafts.router import router as drafts_router
+from app.incidents.router import router as incidents_router
+from app.instructions.router import router as instructions_router
+from app.orders.router import router as orders_router
+from app.sop.router import router as sop_router
+from app.units.router import router as units_router
+from app.users.router import router as users_router
+from app.verifications.router import router as verifications_router
+
+API_ROUTERS: list[APIRouter] = [
+    auth_router,
+    users_router,
+    units_router,
+    sop_router,
+    incidents_router,
+    orders_router,
+    instructions_router,
+    drafts_router,
+    verifications_router,
+]

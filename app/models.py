@@ -19,6 +19,7 @@ from app.timing.calendar_models import NonWorkingDay
 from app.timing.models import StepRun
 from app.units.models import Unit
 from app.users.models import User
+from app.verifications.models import Verification
 
 __all__ = [
     "ArchiveRecord",
@@ -42,4 +43,5 @@ __all__ = [
     "StepRun",
     "Unit",
     "User",
+    "Verification",
 ]

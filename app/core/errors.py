@@ -75,6 +75,14 @@ class InsufficientScope(Forbidden):
     kind, title = "insufficient-scope", "Missing scope"
 
 
+class NotAssigned(Forbidden):
+    kind, title = "not-assigned", "Not assigned to this incident for this step"
+
+
+class OwnDraft(Forbidden):
+    kind, title = "own-draft", "Nobody verifies a draft they wrote"
+
+
 class NotFound(AppError):
     status, kind, title = 404, "not-found", "Not found"
 

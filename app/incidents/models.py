@@ -35,8 +35,9 @@ class EscalationLevel(StrEnum):
 class Incident(SQLModel, table=True):
     __tablename__ = "incidents"
     __table_args__ = (
-        UniqueConstraint("unit_id", "register_year", "register_sequence",
-                         name="uq_incidents_register"),
+        UniqueConstraint(
+            "unit_id", "register_year", "register_sequence", name="uq_incidents_register"
+        ),
         Index("ix_incidents_unit_status_step", "unit_id", "status", "current_step"),
         Index("ix_incidents_unit_reported", "unit_id", "reported_at"),
     )
@@ -96,7 +97,7 @@ class IncidentAssignment(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     incident_id: uuid.UUID = Field(foreign_key="incidents.id", index=True)
     user_id: uuid.UUID = Field(foreign_key="users.id")
-    kind: str = Field(max_length=16)  # danru | member
+    kind: str = Field(max_length=16)  # instructed_danru | dispatched_danru | member
     created_at: datetime = utc_field()
 
 

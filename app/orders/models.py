@@ -47,14 +47,3 @@ class Order(SQLModel, table=True):
     dispatched_to: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     dispatch_note: str | None = Field(default=None, max_length=4000)
     dispatched_at: datetime | None = utc_field(nullable=True)
-
-
-class OrderSequence(SQLModel, table=True):
-    """Last Surat Perintah sequence used per unit and year; bumped inside the action's
-    transaction, so a rolled-back validation leaves no gap and two never share a number."""
-
-    __tablename__ = "order_sequences"
-
-    unit_id: int = Field(foreign_key="units.id", primary_key=True)
-    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    last_value: int = 0

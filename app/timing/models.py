@@ -16,6 +16,7 @@ class RunStatus(StrEnum):
     running = "running"
     on_time = "on_time"
     late = "late"
+    cancelled = "cancelled"  # the incident was cancelled while the step ran; not measured
     # Derived at read time for running runs:
     at_risk = "at_risk"
     breached = "breached"

@@ -1,0 +1,44 @@
+"""Shared pieces of request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.core import clock
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a UTC offset, e.g. 2026-11-28T19:30:00+07:00")
+    return clock.as_utc(value)
+
+
+# A timestamp a client sends: ISO 8601 with an offset; stored and compared as UTC.
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class RequestBody(BaseModel):
+    """Base of every request body: unknown fields (status, unit, numbers…) are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ActionBody(RequestBody):
+    occurred_at: AwareDatetime | None = Field(
+        default=None,
+        description="When this really happened in the field; defaults to now. Not in the "
+        "future (2 minutes of skew allowed) nor before the step started.",
+    )
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,156 @@
+"""Drafts: the plan and draft Surat Perintah (step 3) and the draft report (step 9)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+
+
+class SigningCapacity(StrEnum):
+    definitif = "definitif"
+    plt = "plt"
+    plh = "plh"
+    an = "an"  # atas nama
+    ub = "ub"  # untuk beliau
+
+
+class Urgency(StrEnum):
+    biasa = "biasa"
+    segera = "segera"
+    sangat_segera = "sangat_segera"
+
+
+class Addressee(RequestBody):
+    nama: str = Field(min_length=2, max_length=120)
+    pangkat_golongan: str | None = Field(default=None, max_length=64)
+    nip: str | None = Field(default=None, pattern=r"^\d{18}$")
+    jabatan: str = Field(min_length=2, max_length=120)
+
+
+class Signer(RequestBody):
+    jabatan: str = Field(min_length=2, max_length=120, description="e.g. CAMAT CILEDUG")
+    nama: str = Field(min_length=2, max_length=120)
+    nip: str | None = Field(default=None, pattern=r"^\d{18}$")
+    pangkat_golongan: str | None = Field(default=None, max_length=64)
+    kapasitas: SigningCapacity = SigningCapacity.definitif
+
+
+class Letter(RequestBody):
+    """The Surat Perintah layout: dasar, kepada, untuk, place and date, signer, tembusan."""
+
+    menimbang: list[str] = Field(default_factory=list, max_length=20)
+    dasar: list[str] = Field(
+        min_length=1, max_length=20, description="Legal basis, incl. the Surat Perintah Walikota"
+    )
+    kepada: list[Addressee] = Field(min_length=1, max_length=100)
+    untuk: list[str] = Field(min_length=1, max_length=30, description="Numbered tasks")
+    tempat: str = Field(default="Tangerang", max_length=64)
+    tanggal: date | None = Field(default=None, description="Set when validated if empty")
+    penandatangan: Signer
+    tembusan: list[str] = Field(default_factory=list, max_length=20)
+    sifat: Urgency = Urgency.segera
+
+
+class Plan(RequestBody):
+    """The handling plan (rencana pelaksanaan)."""
+
+    summary: str = Field(min_length=3, max_length=4000)
+    personnel_count: int = Field(ge=1, le=1000)
+    assembly_point: str = Field(min_length=2, max_length=200)
+    assembly_at: AwareDatetime | None = None
+    tasks: list[str] = Field(default_factory=list, max_length=50)
+    equipment: list[str] = Field(default_factory=list, max_length=50)
+    coordination: list[str] = Field(
+        default_factory=list, max_length=20, description="Polri, TNI, Dishub, …"
+    )
+    risks: str | None = Field(default=None, max_length=4000)
+
+
+class FinalSituation(StrEnum):
+    kondusif = "kondusif"
+    belum_kondusif = "belum_kondusif"
+
+
+class ChronologyEntry(RequestBody):
+    at: AwareDatetime
+    description: str = Field(min_length=2, max_length=2000)
+    escalation_level: Literal["hijau", "kuning", "merah"] | None = None
+
+
+class OrderDraftContent(RequestBody):
+    plan: Plan
+    letter: Letter
+
+
+class ReportDraftContent(RequestBody):
+    summary: str = Field(min_length=3, max_length=8000)
+    field_report_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+    chronology: list[ChronologyEntry] = Field(default_factory=list, max_length=200)
+    final_situation: FinalSituation
+    recommendations: str | None = Field(default=None, max_length=4000)
+    follow_up: str | None = Field(default=None, max_length=4000)
+
+
+class OrderDraftCreate(OrderDraftContent, ActionBody):
+    kind: Literal["order"]
+
+
+class ReportDraftCreate(ReportDraftContent, ActionBody):
+    kind: Literal["report"]
+
+
+DraftCreate = Annotated[OrderDraftCreate | ReportDraftCreate, Field(discriminator="kind")]
+
+
+class DraftUpdate(ActionBody):
+    """Fields to replace; which ones apply depends on the draft's kind."""
+
+    plan: Plan | None = None
+    letter: Letter | None = None
+    summary: str | None = Field(default=None, min_length=3, max_length=8000)
+    field_report_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=100)
+    chronology: list[ChronologyEntry] | None = None
+    final_situation: FinalSituation | None = None
+    recommendations: str | None = None
+    follow_up: str | None = None
+
+
+class SubmitBody(ActionBody):
+    pass
+
+
+class DraftVersionPublic(BaseModel):
+    number: int
+    content: dict[str, Any]
+    content_sha256: str
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class DraftPublic(BaseModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    unit_id: int
+    kind: Literal["order", "report"]
+    status: str
+    stage: str | None
+    current_version: int
+    author_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    content: dict[str, Any]
+    content_sha256: str
+
+
+class DraftVersionList(BaseModel):
+    draft_id: uuid.UUID
+    versions: list[DraftVersionPublic]

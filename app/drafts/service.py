@@ -1,0 +1,294 @@
+"""Drafts: create, revise (a new version after a return), submit for verification."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from app.audit.service import sha256_of, to_jsonable
+from app.auth.deps import Principal
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, WrongStep
+from app.drafts import schemas
+from app.drafts.models import Draft, DraftKind, DraftStatus, DraftVersion
+from app.field_reports.models import FieldReport
+from app.sop import engine
+from app.sop.engine import Action, Context, Outcome
+
+# The step at which each kind of draft is written, and the incident column that points at it.
+DRAFT_STEP = {DraftKind.order: 3, DraftKind.report: 9}
+INCIDENT_COLUMN = {DraftKind.order: "order_draft_id", DraftKind.report: "report_draft_id"}
+CONTENT_MODEL: dict[str, type[schemas.OrderDraftContent] | type[schemas.ReportDraftContent]] = {
+    DraftKind.order: schemas.OrderDraftContent,
+    DraftKind.report: schemas.ReportDraftContent,
+}
+
+
+class DraftFrozen(Conflict):
+    kind, title = "draft-frozen", "The draft can no longer change"
+
+
+class DraftInReview(Conflict):
+    kind, title = "draft-in-review", "The draft is being verified"
+
+
+class DraftExists(Conflict):
+    kind, title = "draft-exists", "The incident already has this draft"
+
+
+class DraftNotRevised(Conflict):
+    kind, title = "draft-not-revised", "A returned draft must be revised before resubmitting"
+
+
+class NotAuthor(Forbidden):
+    kind, title = "not-author", "Only the draft's author may change it"
+
+
+def load_draft(session: Session, principal: Principal, draft_id: uuid.UUID) -> Draft:
+    query = select(Draft).where(Draft.id == draft_id)  # type: ignore[arg-type]
+    if not principal.city_wide:
+        query = query.where(Draft.unit_id == principal.unit_id)  # type: ignore[arg-type]
+    draft = session.execute(query).scalar_one_or_none()
+    if draft is None:
+        raise NotFound("Draft not found")
+    return draft
+
+
+def current_version(session: Session, draft: Draft) -> DraftVersion:
+    return session.execute(
+        select(DraftVersion).where(
+            DraftVersion.draft_id == draft.id,  # type: ignore[arg-type]
+            DraftVersion.number == draft.current_version,
+        )  # type: ignore[arg-type]
+    ).scalar_one()
+
+
+def versions(session: Session, draft: Draft) -> list[DraftVersion]:
+    return list(
+        session.execute(
+            select(DraftVersion)
+            .where(DraftVersion.draft_id == draft.id)  # type: ignore[arg-type]
+            .order_by(DraftVersion.number)  # type: ignore[arg-type]
+        ).scalars()
+    )
+
+
+def to_public(session: Session, draft: Draft) -> dict[str, Any]:
+    version = current_version(session, draft)
+    return {
+        **draft.model_dump(),
+        "content": version.content,
+        "content_sha256": version.content_sha256,
+    }
+
+
+def _check_field_reports(ctx: Context, content: dict[str, Any]) -> None:
+    wanted = [uuid.UUID(str(i)) for i in content.get("field_report_ids", [])]
+    found = set(
+        ctx.session.execute(
+            select(FieldReport.id).where(
+                FieldReport.incident_id == ctx.incident.id,  # type: ignore[arg-type]
+                FieldReport.id.in_(wanted),
+            )  # type: ignore[attr-defined]
+        ).scalars()
+    )
+    bad = [str(i) for i in wanted if i not in found]
+    if bad:
+        raise Unprocessable(
+            f"field_report_ids: not field reports of this incident: {', '.join(bad)}",
+            field="field_report_ids",
+            invalid_ids=bad,
+        )
+
+
+def _content(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    return to_jsonable(CONTENT_MODEL[kind].model_validate(data).model_dump(mode="json"))
+
+
+def create(
+    session: Session,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    body: schemas.OrderDraftCreate | schemas.ReportDraftCreate,
+    if_match: int | None,
+) -> Draft:
+    kind = DraftKind(body.kind)
+
+    def handler(ctx: Context) -> Outcome:
+        if ctx.incident.current_step != DRAFT_STEP[kind]:
+            raise WrongStep(
+                f"A {kind} draft is written at step {DRAFT_STEP[kind]}",
+                current_step=ctx.incident.current_step,
+            )
+        if getattr(ctx.incident, INCIDENT_COLUMN[kind]) is not None:
+            raise DraftExists("The incident already has this draft; revise it with PATCH")
+        content = _content(kind, body.model_dump(mode="json", exclude={"kind", "occurred_at"}))
+        if kind is DraftKind.report:
+            _check_field_reports(ctx, content)
+        draft = Draft(
+            incident_id=ctx.incident.id,
+            unit_id=ctx.incident.unit_id,
+            kind=kind,
+            author_id=ctx.principal.id,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        ctx.session.add(draft)
+        version = DraftVersion(
+            draft_id=draft.id,
+            number=1,
+            content=content,
+            content_sha256=sha256_of(content),
+            created_by=ctx.principal.id,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        ctx.session.add(version)
+        ctx.session.flush()
+        return Outcome(
+            result=draft,
+            incident={INCIDENT_COLUMN[kind]: draft.id},
+            audit={"draft_id": str(draft.id), "kind": kind, "version": 1},
+            document={"sha256": version.content_sha256},
+        )
+
+    return engine.perform(
+        session,
+        principal,
+        incident_id,
+        Action.draft_create,
+        handler,
+        occurred_at=body.occurred_at,
+        if_match=if_match,
+    ).result
+
+
+def _check_editable(draft: Draft, principal: Principal) -> None:
+    if draft.author_id != principal.id:
+        raise NotAuthor("Only the draft's author may change it")
+    if draft.status in (DraftStatus.approved, DraftStatus.validated):
+        raise DraftFrozen(f"The draft is {draft.status}; it can no longer change")
+    if draft.status == DraftStatus.submitted:
+        raise DraftInReview("The draft is being verified; wait for the decision")
+
+
+def move_draft(session: Session, draft: Draft, now: Any, **values: Any) -> None:
+    """Move the draft with a version-guarded UPDATE (If-Match and concurrent edits)."""
+    moved = session.execute(
+        update(Draft)
+        .where(Draft.id == draft.id, Draft.version == draft.version)  # type: ignore[arg-type]
+        .values(version=draft.version + 1, updated_at=now, **values)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("The draft changed while the request ran; reload it")
+    for key, value in {"version": draft.version + 1, "updated_at": now, **values}.items():
+        setattr(draft, key, value)
+
+
+def revise(
+    session: Session, principal: Principal, draft: Draft, body: schemas.DraftUpdate
+) -> Draft:
+    """PATCH: edit the unsubmitted version in place, or start version n+1 after a return."""
+    changes = body.model_dump(mode="json", exclude_unset=True, exclude={"occurred_at"})
+    allowed = set(CONTENT_MODEL[draft.kind].model_fields)
+    foreign = sorted(set(changes) - allowed)
+    if foreign:
+        raise Unprocessable(
+            f"Fields not part of a {draft.kind} draft: {', '.join(foreign)}", fields=foreign
+        )
+    if not changes:
+        raise Unprocessable("Nothing to change")
+
+    def handler(ctx: Context) -> Outcome:
+        if ctx.incident.current_step != DRAFT_STEP[DraftKind(draft.kind)]:
+            raise WrongStep(
+                "The draft can only change at its own step", current_step=ctx.incident.current_step
+            )
+        _check_editable(draft, ctx.principal)
+        latest = current_version(ctx.session, draft)
+        content = _content(draft.kind, {**latest.content, **changes})
+        if draft.kind == DraftKind.report:
+            _check_field_reports(ctx, content)
+        digest = sha256_of(content)
+        if draft.status == DraftStatus.returned:
+            number = draft.current_version + 1
+            ctx.session.add(
+                DraftVersion(
+                    draft_id=draft.id,
+                    number=number,
+                    content=content,
+                    content_sha256=digest,
+                    created_by=ctx.principal.id,
+                    created_at=ctx.now,
+                    updated_at=ctx.now,
+                )
+            )
+            move_draft(
+                ctx.session, draft, ctx.now, current_version=number, status=DraftStatus.editing
+            )
+        else:
+            ctx.session.execute(
+                update(DraftVersion)
+                .where(DraftVersion.id == latest.id)  # type: ignore[arg-type]
+                .values(content=content, content_sha256=digest, updated_at=ctx.now)
+            )
+            move_draft(ctx.session, draft, ctx.now)
+        return Outcome(
+            result=draft,
+            audit={
+                "draft_id": str(draft.id),
+                "version": draft.current_version,
+                "fields": sorted(changes),
+            },
+            document={"sha256": digest},
+        )
+
+    return engine.perform(
+        session,
+        principal,
+        draft.incident_id,
+        Action.draft_update,
+        handler,
+        occurred_at=body.occurred_at,
+    ).result
+
+
+def submit(session: Session, principal: Principal, draft: Draft, body: schemas.SubmitBody) -> Draft:
+    def handler(ctx: Context) -> Outcome:
+        kind = DraftKind(draft.kind)
+        if ctx.incident.current_step != DRAFT_STEP[kind]:
+            raise WrongStep(
+                f"A {kind} draft is submitted at step {DRAFT_STEP[kind]}",
+                current_step=ctx.incident.current_step,
+            )
+        _check_editable(draft, ctx.principal)
+        if draft.status == DraftStatus.returned:
+            raise DraftNotRevised("Revise the returned draft (PATCH) before submitting it again")
+        latest = current_version(ctx.session, draft)
+        if kind is DraftKind.report:
+            _check_field_reports(ctx, latest.content)
+        ctx.session.execute(
+            update(DraftVersion)
+            .where(DraftVersion.id == latest.id)  # type: ignore[arg-type]
+            .values(submitted_at=ctx.now)
+        )
+        first_stage = ctx.definition.step(DRAFT_STEP[kind] + 1).stages[0]
+        move_draft(ctx.session, draft, ctx.now, status=DraftStatus.submitted, stage=first_stage)
+        return Outcome(
+            result=draft,
+            advance_to=DRAFT_STEP[kind] + 1,
+            stage=first_stage,
+            audit={"draft_id": str(draft.id), "version": draft.current_version},
+            document={"sha256": latest.content_sha256},
+        )
+
+    return engine.perform(
+        session,
+        principal,
+        draft.incident_id,
+        Action.draft_submit,
+        handler,
+        occurred_at=body.occurred_at,
+    ).result

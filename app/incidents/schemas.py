@@ -1,0 +1,220 @@
+"""Request and response bodies for incidents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+from app.incidents.models import EscalationLevel, IncidentKind
+
+
+class InfoSource(StrEnum):
+    polri_notice = "polri_notice"  # surat pemberitahuan / STTP from the police
+    organizer_letter = "organizer_letter"
+    citizen_report = "citizen_report"
+    early_detection = "early_detection"
+    media = "media"
+    coordination_meeting = "coordination_meeting"
+
+
+class Location(RequestBody):
+    address: str = Field(min_length=3, max_length=300)
+    kelurahan: str = Field(
+        min_length=2, max_length=64, description="A kelurahan of the incident's kecamatan"
+    )
+    landmark: str | None = Field(default=None, max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class Organizer(RequestBody):
+    name: str = Field(min_length=2, max_length=120, description="Penanggung jawab / korlap")
+    organization: str | None = Field(default=None, max_length=200)
+    contact: str | None = Field(default=None, max_length=64, description="Phone number")
+    role: str | None = Field(default=None, max_length=32)
+
+
+class IncidentCreate(RequestBody):
+    kind: IncidentKind
+    title: str = Field(min_length=3, max_length=200)
+    location: Location
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When the demonstration or riot began (or will begin)"
+    )
+    reported_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the kecamatan learned of it; step 1 starts here. Defaults to now.",
+    )
+    organizer: Organizer | None = None
+    estimated_crowd: int | None = Field(default=None, ge=0, le=10_000_000)
+    demands: list[str] = Field(
+        default_factory=list, max_length=50, description="Tuntutan, one per entry"
+    )
+    police_notified: bool = False
+    police_receipt_number: str | None = Field(
+        default=None, max_length=80, description="STTP number when there is one"
+    )
+    police_unit: str | None = Field(
+        default=None, max_length=120, description="Receiving police unit, e.g. Polsek Ciledug"
+    )
+    escalation_level: EscalationLevel = EscalationLevel.hijau
+    info_source: InfoSource | None = None
+    notes: str | None = Field(default=None, max_length=4000)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "unjuk_rasa",
+                    "title": "Unjuk rasa buruh di depan kantor kecamatan",
+                    "location": {
+                        "address": "Jl. HOS Cokroaminoto No. 1",
+                        "kelurahan": "Sudimara Timur",
+                        "lat": -6.2297,
+                        "lon": 106.7108,
+                    },
+                    "occurred_at": "2026-11-28T09:00:00+07:00",
+                    "organizer": {
+                        "name": "Budi Santoso",
+                        "organization": "Serikat Pekerja",
+                        "contact": "081234567890",
+                    },
+                    "estimated_crowd": 250,
+                    "demands": ["Kenaikan upah minimum"],
+                    "police_notified": True,
+                    "police_receipt_number": "STTP/123/XI/2026/Polsek Ciledug",
+                    "escalation_level": "hijau",
+                }
+            ]
+        }
+    }
+
+
+class EscalationCreate(ActionBody):
+    level: EscalationLevel
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CancelBody(ActionBody):
+    reason: str = Field(min_length=5, max_length=2000)
+
+
+class UnitRef(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class IncidentPublic(BaseModel):
+    id: uuid.UUID
+    register_number: str
+    unit: UnitRef
+    kind: IncidentKind
+    title: str
+    location: dict[str, Any]
+    occurred_at: datetime | None
+    reported_at: datetime
+    organizer: dict[str, Any] | None
+    estimated_crowd: int | None
+    demands: list[str]
+    police: dict[str, Any]
+    escalation_level: EscalationLevel
+    info_source: str | None
+    notes: str | None
+    status: str
+    current_step: int | None
+    current_step_code: str | None
+    stage: str | None
+    waiting_on: str | None
+    sop_version: str
+    assigned_danru_id: uuid.UUID | None
+    dispatched_danru_id: uuid.UUID | None
+    order_draft_id: uuid.UUID | None
+    report_draft_id: uuid.UUID | None
+    order_id: uuid.UUID | None
+    cancel_reason: str | None
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    version: int
+    allowed_actions: list[str] = Field(
+        description="Actions the caller may take now (engine action codes)"
+    )
+
+
+class IncidentSummary(BaseModel):
+    id: uuid.UUID
+    register_number: str
+    unit_id: int
+    kind: IncidentKind
+    title: str
+    status: str
+    current_step: int | None
+    stage: str | None
+    escalation_level: EscalationLevel
+    reported_at: datetime
+    updated_at: datetime
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class EscalationPublic(BaseModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    from_level: str | None
+    to_level: str
+    note: str | None
+    changed_by: uuid.UUID
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class AuditEventPublic(BaseModel):
+    seq: int
+    action: str
+    step: int | None
+    actor_id: uuid.UUID | None
+    actor_role: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    data: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+class AuditTrail(BaseModel):
+    incident_id: uuid.UUID
+    events: list[AuditEventPublic]
+    chain_valid: bool
+    first_broken_seq: int | None
+
+
+class Task(BaseModel):
+    incident_id: uuid.UUID
+    register_number: str
+    title: str
+    unit_id: int
+    step: int
+    step_code: str
+    stage: str | None
+    actions: list[str]
+    waiting_since: datetime
+    due_at: datetime | None
+    escalation_level: EscalationLevel
+
+
+class TaskList(BaseModel):
+    items: list[Task]

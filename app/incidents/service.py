@@ -1,0 +1,320 @@
+"""Incidents: registration, reading, escalation level, cancellation, audit trail and tasks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, false, func, or_, select
+from sqlmodel import Session
+
+from app.audit.models import AuditEvent
+from app.audit.service import verify_chain
+from app.auth.deps import Principal
+from app.core import clock
+from app.core.counters import next_value
+from app.core.errors import Unprocessable
+from app.field_reports.models import FieldReport
+from app.incidents import schemas
+from app.incidents.models import (
+    EscalationChange,
+    Incident,
+    IncidentAssignment,
+    IncidentStatus,
+)
+from app.sop import engine
+from app.sop.definition import CURRENT_VERSION, load_definition
+from app.sop.engine import Action, Assignment, Context, Outcome
+from app.timing.models import StepRun
+from app.units.data import KECAMATAN, kelurahan_code
+from app.units.models import Unit
+
+
+def _unit(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    assert unit is not None
+    return unit
+
+
+def create(session: Session, principal: Principal, body: schemas.IncidentCreate) -> Incident:
+    """Register an incident in the caller's kecamatan; step 1 starts at reported_at."""
+    if principal.unit_id is None:
+        raise Unprocessable("Only a kecamatan user can register an incident")
+    unit = _unit(session, principal.unit_id)
+    now = clock.now()
+    reported_at = engine.check_occurred_at(body.reported_at, now=now, not_before=None)
+    kecamatan = next(k for k in KECAMATAN if k.code == unit.code)
+    kel_code = kelurahan_code(kecamatan, body.location.kelurahan)
+    if kel_code is None:
+        raise Unprocessable(
+            f"{body.location.kelurahan!r} is not a kelurahan of Kecamatan {unit.name}",
+            field="location.kelurahan",
+            allowed=list(kecamatan.kelurahan),
+        )
+    location = body.location.model_dump(exclude_none=True)
+    location["kelurahan_code"] = kel_code
+    year = reported_at.astimezone(clock.WIB).year
+    sequence = next_value(session, "incident", unit.id, year)
+    incident = Incident(
+        unit_id=unit.id,
+        register_year=year,
+        register_sequence=sequence,
+        register_number=f"{unit.code}/UR/{year}/{sequence:04d}",
+        kind=body.kind,
+        title=body.title,
+        location=location,
+        occurred_at=body.occurred_at,
+        reported_at=reported_at,
+        organizer=body.organizer.model_dump(exclude_none=True) if body.organizer else None,
+        estimated_crowd=body.estimated_crowd,
+        demands=body.demands,
+        police={
+            "notified": body.police_notified,
+            "receipt_number": body.police_receipt_number,
+            "unit": body.police_unit,
+        },
+        escalation_level=body.escalation_level,
+        info_source=body.info_source,
+        notes=body.notes,
+        sop_version=CURRENT_VERSION,
+        created_by=principal.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    engine.record_creation(session, principal, incident, body.model_dump(mode="json"))
+    return incident
+
+
+def to_public(session: Session, principal: Principal, incident: Incident) -> dict[str, Any]:
+    unit = _unit(session, incident.unit_id)
+    step_code = None
+    if incident.current_step is not None:
+        step_code = load_definition(incident.sop_version).step(incident.current_step).code
+    waiting = engine.waiting_on(incident)
+    data = incident.model_dump()
+    data.update(
+        unit={"id": unit.id, "code": unit.code, "name": unit.name},
+        current_step_code=step_code,
+        waiting_on=str(waiting) if waiting else None,
+        allowed_actions=engine.allowed_actions(session, principal, incident),
+    )
+    return data
+
+
+def list_incidents(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None,
+    step: int | None,
+    kind: str | None,
+    unit: str | None,
+    reported_from: datetime | None,
+    reported_to: datetime | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    conditions: list[Any] = [engine.visible_incident_filter(principal)]
+    if status:
+        conditions.append(Incident.status == status)
+    if step is not None:
+        conditions.append(Incident.current_step == step)
+    if kind:
+        conditions.append(Incident.kind == kind)
+    if unit:
+        unit_row = session.execute(
+            select(Unit.id).where(or_(Unit.code == unit, Unit.slug == unit))  # type: ignore[arg-type]
+        ).scalar()
+        conditions.append(Incident.unit_id == unit_row if unit_row else false())
+    if reported_from:
+        conditions.append(Incident.reported_at >= reported_from)  # type: ignore[operator]
+    if reported_to:
+        conditions.append(Incident.reported_at < reported_to)  # type: ignore[operator]
+    where = and_(*conditions)
+    total = session.execute(select(func.count()).select_from(Incident).where(where)).scalar_one()
+    rows = (
+        session.execute(
+            select(Incident)
+            .where(where)
+            .order_by(Incident.reported_at.desc(), Incident.id)  # type: ignore[attr-defined]
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "items": [r.model_dump() for r in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def escalate(
+    session: Session,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    body: schemas.EscalationCreate,
+    if_match: int | None,
+) -> EscalationChange:
+    def handler(ctx: Context) -> Outcome:
+        change = EscalationChange(
+            incident_id=ctx.incident.id,
+            from_level=ctx.incident.escalation_level,
+            to_level=body.level,
+            note=body.note,
+            changed_by=ctx.principal.id,
+            occurred_at=ctx.occurred_at,
+            recorded_at=ctx.now,
+        )
+        ctx.session.add(change)
+        return Outcome(
+            result=change,
+            incident={"escalation_level": body.level},
+            audit={"from": ctx.incident.escalation_level, "to": body.level, "note": body.note},
+        )
+
+    return engine.perform(
+        session,
+        principal,
+        incident_id,
+        Action.escalate,
+        handler,
+        occurred_at=body.occurred_at,
+        if_match=if_match,
+    ).result
+
+
+def escalations(session: Session, incident_id: uuid.UUID) -> list[EscalationChange]:
+    return list(
+        session.execute(
+            select(EscalationChange)
+            .where(EscalationChange.incident_id == incident_id)  # type: ignore[arg-type]
+            .order_by(EscalationChange.recorded_at)  # type: ignore[arg-type]
+        ).scalars()
+    )
+
+
+def cancel(
+    session: Session,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    body: schemas.CancelBody,
+    if_match: int | None,
+) -> Incident:
+    def handler(ctx: Context) -> Outcome:
+        return Outcome(
+            result=ctx.incident,
+            cancel=True,
+            incident={"cancel_reason": body.reason},
+            audit={"reason": body.reason},
+            events=[
+                (
+                    "incident.cancelled",
+                    {"reason": body.reason, "at_step": ctx.incident.current_step},
+                )
+            ],
+        )
+
+    return engine.perform(
+        session,
+        principal,
+        incident_id,
+        Action.cancel,
+        handler,
+        occurred_at=body.occurred_at,
+        if_match=if_match,
+    ).result
+
+
+def audit_trail(session: Session, incident: Incident) -> dict[str, Any]:
+    events = (
+        session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.incident_id == incident.id)  # type: ignore[arg-type]
+            .order_by(AuditEvent.seq)  # type: ignore[arg-type]
+        )
+        .scalars()
+        .all()
+    )
+    report = verify_chain(session, incident.id)
+    return {
+        "incident_id": incident.id,
+        "events": [e.model_dump() for e in events],
+        "chain_valid": report.valid,
+        "first_broken_seq": report.first_broken_seq,
+    }
+
+
+def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """What waits on the caller now, oldest first: their role's steps in their unit."""
+    if principal.unit_id is None:
+        return []
+    waiting = [
+        a
+        for a in engine.RULES
+        if a not in (Action.cancel, Action.escalate, Action.draft_update, Action.field_work_close)
+    ]
+    clauses = []
+    for action in waiting:
+        for rule in engine.RULES[action]:
+            if rule.role != principal.role or not principal.has(rule.scope):
+                continue
+            parts: list[Any] = [Incident.current_step.in_(sorted(rule.steps))]  # type: ignore[union-attr]
+            if rule.stage:
+                parts.append(Incident.stage == rule.stage)
+            if rule.assignment is Assignment.instructed_danru:
+                parts.append(Incident.assigned_danru_id == principal.id)
+            elif rule.assignment is Assignment.dispatched_danru:
+                parts.append(Incident.dispatched_danru_id == principal.id)
+            elif rule.assignment is Assignment.briefed_member:
+                parts.append(
+                    exists().where(
+                        IncidentAssignment.incident_id == Incident.id,
+                        IncidentAssignment.user_id == principal.id,
+                        IncidentAssignment.kind == "member",
+                    )
+                )
+                parts.append(
+                    ~exists().where(
+                        FieldReport.incident_id == Incident.id,
+                        FieldReport.author_id == principal.id,
+                    )
+                )
+            clauses.append(and_(*parts))
+    if not clauses:
+        return []
+    rows = session.execute(
+        select(Incident, StepRun.started_at, StepRun.due_at)
+        .join(StepRun, StepRun.id == Incident.current_run_id, isouter=True)  # type: ignore[arg-type]
+        .where(
+            Incident.unit_id == principal.unit_id,
+            Incident.status == IncidentStatus.active,
+            or_(*clauses),
+        )
+        .order_by(StepRun.started_at, Incident.id)  # type: ignore[arg-type]
+        .limit(200)
+    ).all()
+    result = []
+    for incident, started_at, due_at in rows:
+        step = load_definition(incident.sop_version).step(incident.current_step)
+        result.append(
+            {
+                "incident_id": incident.id,
+                "register_number": incident.register_number,
+                "title": incident.title,
+                "unit_id": incident.unit_id,
+                "step": step.number,
+                "step_code": step.code,
+                "stage": incident.stage,
+                "actions": engine.allowed_actions(session, principal, incident),
+                "waiting_since": started_at or incident.updated_at,
+                "due_at": due_at,
+                "escalation_level": incident.escalation_level,
+            }
+        )
+    return result

@@ -1,0 +1,25 @@
+"""Step 2: the Kasi Trantib's instruction to a Danru."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.core.schemas import ActionBody
+
+
+class InstructionCreate(ActionBody):
+    danru_id: uuid.UUID = Field(description="An active danru of the same kecamatan")
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class InstructionPublic(BaseModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    danru_id: uuid.UUID
+    note: str | None
+    created_by: uuid.UUID
+    occurred_at: datetime
+    recorded_at: datetime

@@ -1,0 +1,87 @@
+"""Orders: the Surat Perintah Walikota (step 1), the Surat Perintah (step 5), dispatch (step 6)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+
+
+class PoliceCoordination(RequestBody):
+    officer: str = Field(min_length=2, max_length=120, description="Police officer contacted")
+    police_unit: str = Field(min_length=2, max_length=120, description="e.g. Polsek Ciledug")
+    contacted_at: AwareDatetime
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class WalikotaOrderCreate(ActionBody):
+    """Step 1: the Camat records the Surat Perintah Walikota and orders the Kasi Trantib."""
+
+    kind: Literal["walikota"]
+    number: str = Field(min_length=3, max_length=80, description="Number as on the letter")
+    issued_on: date
+    issuer: str = Field(min_length=3, max_length=200, description="e.g. Wali Kota Tangerang")
+    police_coordination: PoliceCoordination
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "walikota",
+                    "number": "300.1.2.1/123/Trantib/2026",
+                    "issued_on": "2026-11-28",
+                    "issuer": "Wali Kota Tangerang",
+                    "police_coordination": {
+                        "officer": "AKP Rahmat",
+                        "police_unit": "Polsek Ciledug",
+                        "contacted_at": "2026-11-28T08:30:00+07:00",
+                    },
+                }
+            ]
+        }
+    }
+
+
+class SuratPerintahCreate(ActionBody):
+    """Step 5: the Camat validates the fully verified draft into the numbered Surat Perintah."""
+
+    kind: Literal["surat_perintah"]
+    draft_id: uuid.UUID
+    issued_on: date | None = Field(default=None, description="Defaults to today (WIB)")
+
+
+OrderCreate = Annotated[WalikotaOrderCreate | SuratPerintahCreate, Field(discriminator="kind")]
+
+
+class DispatchBody(ActionBody):
+    """Step 6: the Kasi Trantib gives the execution order to a Danru."""
+
+    danru_id: uuid.UUID
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class OrderPublic(BaseModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    unit_id: int
+    kind: Literal["walikota", "surat_perintah"]
+    number: str
+    year: int | None
+    sequence: int | None
+    issued_on: date
+    issuer: str
+    police_coordination: dict[str, Any] | None
+    draft_id: uuid.UUID | None
+    draft_version: int | None
+    content: dict[str, Any]
+    content_sha256: str
+    created_by: uuid.UUID
+    occurred_at: datetime
+    recorded_at: datetime
+    dispatched_to: uuid.UUID | None
+    dispatch_note: str | None
+    dispatched_at: datetime | None

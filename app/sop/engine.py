@@ -1,0 +1,597 @@
+"""The workflow engine: which action exists at which step, who may take it, what comes next.
+
+Every state change of an incident goes through `perform`. It checks, in this order, the
+caller's scope and role (403), that the caller's kecamatan owns the incident (404), that the
+incident is still open (409), the step and stage (409), the caller's assignment (403) and the
+action's occurred_at (422). It then lets the resource's handler write its document and, in the
+same transaction, closes and opens step runs, moves the incident with a version-guarded UPDATE,
+appends the hash-chained audit event and writes the outbox events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlmodel import Session
+
+from app.audit.models import AuditEvent
+from app.audit.service import ChainHead, build_event, to_jsonable
+from app.auth.deps import Principal
+from app.auth.roles import Role
+from app.auth.scopes import Scope
+from app.core import clock
+from app.core.errors import (
+    ConcurrentUpdate,
+    Forbidden,
+    IncidentClosed,
+    InsufficientScope,
+    NotAssigned,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+    WrongStep,
+)
+from app.incidents.models import Incident, IncidentAssignment, IncidentStatus
+from app.outbox.models import OutboxEvent
+from app.outbox.service import event_row
+from app.sop.definition import SopDefinition, StepDefinition, load_definition
+from app.timing.calendars import calendar_for
+from app.timing.models import RunStatus, StepRun
+
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+class Action(StrEnum):
+    order_walikota = "order_walikota"
+    instruct = "instruct"
+    draft_create = "draft_create"
+    draft_update = "draft_update"
+    draft_submit = "draft_submit"
+    verify = "verify"
+    order_validate = "order_validate"
+    order_dispatch = "order_dispatch"
+    briefing = "briefing"
+    field_report = "field_report"
+    field_work_close = "field_work_close"
+    archive = "archive"
+    cancel = "cancel"
+    escalate = "escalate"
+
+
+class Assignment(StrEnum):
+    """Who, within the role, may act."""
+
+    instructed_danru = "instructed_danru"  # named by Kasi Trantib at step 2
+    dispatched_danru = "dispatched_danru"  # named with the execution order at step 6
+    briefed_member = "briefed_member"  # named in the briefing at step 7
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way to take an action: at these steps (and stage), by this role with this scope."""
+
+    steps: frozenset[int]
+    role: Role
+    scope: Scope
+    stage: str | None = None
+    assignment: Assignment | None = None
+
+
+def _rule(
+    steps: set[int] | range,
+    role: Role,
+    scope: Scope,
+    stage: str | None = None,
+    assignment: Assignment | None = None,
+) -> Rule:
+    return Rule(frozenset(steps), role, scope, stage, assignment)
+
+
+# The action catalogue. Steps come from the SOP definition (actors and stages); the table
+# adds the scope each action needs and the assignment that narrows the role.
+RULES: dict[Action, tuple[Rule, ...]] = {
+    Action.order_walikota: (_rule({1}, Role.camat, Scope.orders_command),),
+    Action.instruct: (_rule({2}, Role.kasi_trantib, Scope.instructions_write),),
+    Action.draft_create: (
+        _rule({3}, Role.danru, Scope.drafts_write, assignment=Assignment.instructed_danru),
+        _rule({9}, Role.danru, Scope.drafts_write, assignment=Assignment.dispatched_danru),
+    ),
+    Action.draft_update: (
+        _rule({3}, Role.danru, Scope.drafts_write, assignment=Assignment.instructed_danru),
+        _rule({9}, Role.danru, Scope.drafts_write, assignment=Assignment.dispatched_danru),
+    ),
+    Action.draft_submit: (
+        _rule({3}, Role.danru, Scope.drafts_write, assignment=Assignment.instructed_danru),
+        _rule({9}, Role.danru, Scope.drafts_write, assignment=Assignment.dispatched_danru),
+    ),
+    Action.verify: (
+        _rule({4}, Role.kasi_trantib, Scope.verifications_review, stage="review"),
+        _rule({4}, Role.sekcam, Scope.verifications_paraf, stage="paraf"),
+        _rule({4}, Role.camat, Scope.verifications_verify, stage="verify"),
+        _rule({10}, Role.kasi_trantib, Scope.verifications_review, stage="review"),
+    ),
+    Action.order_validate: (_rule({5}, Role.camat, Scope.orders_validate),),
+    Action.order_dispatch: (_rule({6}, Role.kasi_trantib, Scope.orders_dispatch),),
+    Action.briefing: (
+        _rule({7}, Role.danru, Scope.briefings_write, assignment=Assignment.dispatched_danru),
+    ),
+    Action.field_report: (
+        _rule({8}, Role.anggota, Scope.field_reports_write, assignment=Assignment.briefed_member),
+    ),
+    Action.field_work_close: (
+        _rule({8}, Role.danru, Scope.field_work_close, assignment=Assignment.dispatched_danru),
+    ),
+    Action.archive: (_rule({11}, Role.kasi_trantib, Scope.archive_write),),
+    Action.cancel: (_rule(range(1, 8), Role.camat, Scope.incidents_cancel),),
+    Action.escalate: (
+        _rule(range(1, 12), Role.camat, Scope.incidents_write),
+        _rule(range(1, 12), Role.kasi_trantib, Scope.incidents_write),
+    ),
+}
+
+# Actions that may be taken on a draft's content without moving the step.
+NON_COMPLETING = {Action.draft_create, Action.draft_update, Action.escalate}
+
+
+@dataclass
+class Outcome:
+    """What a handler decided; the engine applies it in the same transaction.
+
+    `advance_to`: the next step (None to stay). `loop_back`: a correction returning to an
+    earlier step (a new attempt). `close` / `cancel`: terminal. `incident`: other incident
+    columns to set. `events`: outbox events (type, data).
+    """
+
+    result: Any = None
+    advance_to: int | None = None
+    loop_back: int | None = None
+    stage: str | None | type[Ellipsis] = ...
+    close: bool = False
+    cancel: bool = False
+    incident: dict[str, Any] = field(default_factory=dict)
+    assignments: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    audit: dict[str, Any] = field(default_factory=dict)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    document: dict[str, Any] | None = None
+
+
+@dataclass
+class Context:
+    """What a handler sees: the locked incident, the caller, the step, the clock."""
+
+    session: Session
+    principal: Principal
+    incident: Incident
+    definition: SopDefinition
+    step: StepDefinition
+    rule: Rule
+    now: datetime
+    occurred_at: datetime
+    run_started_at: datetime | None
+
+
+def visible_incident_filter(principal: Principal) -> Any:
+    """The SQL condition that limits a caller to incidents they may see."""
+    if principal.city_wide:
+        return True
+    return Incident.unit_id == principal.unit_id
+
+
+def load_incident(
+    session: Session, principal: Principal, incident_id: uuid.UUID, *, for_update: bool = False
+) -> Incident:
+    """The incident if the caller's kecamatan owns it (city-wide roles see all), else 404."""
+    query = select(Incident).where(Incident.id == incident_id)  # type: ignore[arg-type]
+    if not principal.city_wide:
+        query = query.where(Incident.unit_id == principal.unit_id)  # type: ignore[arg-type]
+    if for_update:
+        query = query.with_for_update()
+    incident = session.execute(query).scalar_one_or_none()
+    if incident is None:
+        raise NotFound("Incident not found")
+    return incident
+
+
+def waiting_on(incident: Incident) -> Role | None:
+    """The role the incident waits on now."""
+    if incident.status != IncidentStatus.active or incident.current_step is None:
+        return None
+    step = load_definition(incident.sop_version).step(incident.current_step)
+    if step.stages and incident.stage in step.stages:
+        return step.actors[step.stages.index(incident.stage)]
+    return step.actors[0]
+
+
+def _wrong_step(incident: Incident, detail: str) -> WrongStep:
+    return WrongStep(
+        detail,
+        current_step=incident.current_step,
+        stage=incident.stage,
+        waiting_on=str(waiting_on(incident)) if waiting_on(incident) else None,
+    )
+
+
+def _assigned(
+    session: Session, incident: Incident, principal: Principal, assignment: Assignment
+) -> bool:
+    if assignment is Assignment.instructed_danru:
+        return incident.assigned_danru_id == principal.id
+    if assignment is Assignment.dispatched_danru:
+        return incident.dispatched_danru_id == principal.id
+    found = session.execute(
+        select(IncidentAssignment.id).where(
+            IncidentAssignment.incident_id == incident.id,  # type: ignore[arg-type]
+            IncidentAssignment.user_id == principal.id,  # type: ignore[arg-type]
+            IncidentAssignment.kind == "member",  # type: ignore[arg-type]
+        )
+    ).first()
+    return found is not None
+
+
+def _select_rule(action: Action, principal: Principal) -> list[Rule]:
+    """The rules of the action for the caller's role and scopes; 403 when there are none."""
+    rules = [r for r in RULES[action] if r.role == principal.role]
+    if not rules:
+        if any(principal.has(r.scope) for r in RULES[action]):
+            raise Forbidden(f"The role {principal.role} cannot take the action {action}")
+        needed = sorted({str(r.scope) for r in RULES[action]})
+        raise InsufficientScope(
+            f"This action needs the scope {' or '.join(needed)}", required_scopes=needed
+        )
+    with_scope = [r for r in rules if principal.has(r.scope)]
+    if not with_scope:
+        raise InsufficientScope(
+            f"This action needs the scope {rules[0].scope}", required_scopes=[str(rules[0].scope)]
+        )
+    return with_scope
+
+
+def check_occurred_at(
+    occurred_at: datetime | None, *, now: datetime, not_before: datetime | None
+) -> datetime:
+    """occurred_at may not be in the future (2 minutes of skew) nor before the run started."""
+    if occurred_at is None:
+        return now
+    if occurred_at.tzinfo is None:
+        raise Unprocessable("occurred_at needs a UTC offset", field="occurred_at")
+    value = clock.as_utc(occurred_at)
+    latest = now + CLOCK_SKEW
+    if value > latest:
+        raise Unprocessable(
+            f"occurred_at is in the future; it may be at most {latest.isoformat()}",
+            field="occurred_at",
+            bound=latest.isoformat(),
+        )
+    if not_before is not None and value < not_before:
+        raise Unprocessable(
+            f"occurred_at is before the step started at {not_before.isoformat()}",
+            field="occurred_at",
+            bound=not_before.isoformat(),
+        )
+    return value
+
+
+def allowed_actions(session: Session, principal: Principal, incident: Incident) -> list[str]:
+    """The actions the caller may take on the incident now (for clients to show buttons)."""
+    if incident.status != IncidentStatus.active or incident.current_step is None:
+        return []
+    found: list[str] = []
+    for action, rules in RULES.items():
+        for rule in rules:
+            if rule.role != principal.role or not principal.has(rule.scope):
+                continue
+            if incident.current_step not in rule.steps:
+                continue
+            if rule.stage is not None and rule.stage != incident.stage:
+                continue
+            if rule.assignment and not _assigned(session, incident, principal, rule.assignment):
+                continue
+            found.append(str(action))
+            break
+    return found
+
+
+def snapshot(incident: Incident) -> dict[str, Any]:
+    return {
+        "status": incident.status,
+        "step": incident.current_step,
+        "stage": incident.stage,
+        "version": incident.version,
+    }
+
+
+def perform(
+    session: Session,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    action: Action,
+    handler: Callable[[Context], Outcome],
+    *,
+    occurred_at: datetime | None = None,
+    if_match: int | None = None,
+) -> Outcome:
+    """Run one action on an incident under every guard; see the module docstring."""
+    rules = _select_rule(action, principal)
+    incident = load_incident(session, principal, incident_id, for_update=True)
+    if if_match is not None and if_match != incident.version:
+        raise PreconditionFailed(
+            f"The incident is at version {incident.version}, not {if_match}",
+            current_version=incident.version,
+        )
+    if incident.status != IncidentStatus.active:
+        raise IncidentClosed(
+            f"The incident is {incident.status}; it takes no more actions", status=incident.status
+        )
+    at_step = [r for r in rules if incident.current_step in r.steps]
+    if not at_step:
+        raise _wrong_step(
+            incident,
+            f"The incident is at step {incident.current_step}; {action} is not possible now",
+        )
+    at_stage = [r for r in at_step if r.stage is None or r.stage == incident.stage]
+    if not at_stage:
+        raise _wrong_step(
+            incident,
+            f"The draft is at the {incident.stage} stage; it is not the {principal.role}'s turn",
+        )
+    rule = at_stage[0]
+    if rule.assignment and not _assigned(session, incident, principal, rule.assignment):
+        raise NotAssigned("You are not assigned to this incident for this step")
+
+    definition = load_definition(incident.sop_version)
+    step = definition.step(incident.current_step or 1)
+    now = clock.now()
+    run_started_at = None
+    if incident.current_run_id is not None:
+        run_started_at = session.execute(
+            select(StepRun.started_at).where(StepRun.id == incident.current_run_id)  # type: ignore[arg-type]
+        ).scalar()
+    when = check_occurred_at(occurred_at, now=now, not_before=run_started_at)
+    ctx = Context(session, principal, incident, definition, step, rule, now, when, run_started_at)
+    outcome = handler(ctx)
+    _apply(ctx, action, outcome, before=snapshot(incident))
+    return outcome
+
+
+def _open_run(
+    session: Session,
+    incident: Incident,
+    definition: SopDefinition,
+    number: int,
+    started_at: datetime,
+    assignee: uuid.UUID | None,
+) -> uuid.UUID:
+    step = definition.step(number)
+    attempt = 1 + (
+        session.execute(
+            select(func.coalesce(func.max(StepRun.attempt), 0)).where(
+                StepRun.incident_id == incident.id,
+                StepRun.step == number,  # type: ignore[arg-type]
+            )
+        ).scalar()
+        or 0
+    )
+    calendar = calendar_for(step.calendar)
+    run_id = uuid.uuid4()
+    session.execute(
+        insert(StepRun).values(
+            id=run_id,
+            incident_id=incident.id,
+            unit_id=incident.unit_id,
+            step=number,
+            attempt=attempt,
+            role=str(step.actors[0]),
+            assignee_id=assignee,
+            sla_text=step.waktu,
+            sla_seconds=step.sla.seconds,
+            calendar=step.calendar,
+            started_at=started_at,
+            due_at=calendar.due_at(started_at, step.sla),
+            status=RunStatus.running,
+        )
+    )
+    return run_id
+
+
+def open_first_run(session: Session, incident: Incident) -> uuid.UUID:
+    """Step 1 starts when the kecamatan learned of the incident (reported_at)."""
+    definition = load_definition(incident.sop_version)
+    return _open_run(session, incident, definition, 1, incident.reported_at, None)
+
+
+def _close_run(session: Session, run_id: uuid.UUID, completed_at: datetime) -> dict[str, Any]:
+    run = session.execute(
+        select(
+            StepRun.started_at, StepRun.calendar, StepRun.sla_seconds, StepRun.step, StepRun.attempt
+        ).where(StepRun.id == run_id)  # type: ignore[arg-type]
+    ).one()
+    elapsed = calendar_for(run.calendar).elapsed_seconds(run.started_at, completed_at)
+    status = RunStatus.on_time if elapsed <= run.sla_seconds else RunStatus.late
+    session.execute(
+        update(StepRun)
+        .where(StepRun.id == run_id)  # type: ignore[arg-type]
+        .values(completed_at=completed_at, elapsed_seconds=elapsed, status=status)
+    )
+    return {
+        "step": run.step,
+        "attempt": run.attempt,
+        "elapsed_seconds": elapsed,
+        "status": str(status),
+    }
+
+
+def _assignee_for(incident_values: dict[str, Any], incident: Incident, step: int) -> Any:
+    if step in (3,):
+        return incident_values.get("assigned_danru_id", incident.assigned_danru_id)
+    if step in (7, 9):
+        return incident_values.get("dispatched_danru_id", incident.dispatched_danru_id)
+    return None
+
+
+def _apply(ctx: Context, action: Action, outcome: Outcome, *, before: dict[str, Any]) -> None:
+    session, incident, now, when = ctx.session, ctx.incident, ctx.now, ctx.occurred_at
+    values: dict[str, Any] = dict(outcome.incident)
+    completed: dict[str, Any] | None = None
+    next_step: int | None = None
+    if outcome.stage is not Ellipsis:
+        values["stage"] = outcome.stage
+    if outcome.close or outcome.cancel:
+        if incident.current_run_id is not None and outcome.close:
+            completed = _close_run(session, incident.current_run_id, when)
+        values.update(
+            status=IncidentStatus.closed if outcome.close else IncidentStatus.cancelled,
+            closed_at=now,
+            current_run_id=None,
+        )
+        if outcome.cancel and incident.current_run_id is not None:
+            # A cancelled run is not measured: it never finished its step.
+            session.execute(
+                update(StepRun)
+                .where(StepRun.id == incident.current_run_id)  # type: ignore[arg-type]
+                .values(status=RunStatus.cancelled, completed_at=when)
+            )
+    elif outcome.advance_to is not None or outcome.loop_back is not None:
+        next_step = outcome.advance_to or outcome.loop_back
+        assert next_step is not None
+        if incident.current_run_id is not None:
+            completed = _close_run(session, incident.current_run_id, when)
+        values["current_step"] = next_step
+        values["current_run_id"] = _open_run(
+            session,
+            incident,
+            ctx.definition,
+            next_step,
+            when,
+            _assignee_for(values, incident, next_step),
+        )
+        if "stage" not in values:
+            values["stage"] = None
+
+    for user_id, kind in outcome.assignments:
+        session.execute(
+            insert(IncidentAssignment).values(
+                id=uuid.uuid4(), incident_id=incident.id, user_id=user_id, kind=kind, created_at=now
+            )
+        )
+
+    after = {
+        **before,
+        "status": values.get("status", incident.status),
+        "step": values.get("current_step", incident.current_step),
+        "stage": values.get("stage", incident.stage),
+        "version": incident.version + 1,
+    }
+    data = dict(outcome.audit)
+    if outcome.document is not None:
+        data["document"] = outcome.document
+    if completed is not None:
+        data["completed_run"] = completed
+    event = build_event(
+        ChainHead(incident.audit_seq, incident.audit_head),
+        incident_id=incident.id,
+        unit_id=incident.unit_id,
+        action=str(action),
+        step=incident.current_step,
+        actor_id=ctx.principal.id,
+        actor_role=str(ctx.principal.role),
+        occurred_at=when,
+        recorded_at=now,
+        before=before,
+        after=after,
+        data=data,
+    )
+    values.update(
+        audit_seq=event["seq"],
+        audit_head=event["hash"],
+        updated_at=now,
+        version=incident.version + 1,
+    )
+    moved = session.execute(
+        update(Incident)
+        .where(Incident.id == incident.id, Incident.version == incident.version)  # type: ignore[arg-type]
+        .values(**values)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentUpdate("Another action on this incident was accepted first; reload it")
+    session.execute(insert(AuditEvent).values(**event))
+
+    events = list(outcome.events)
+    if completed is not None:
+        events.append(
+            (
+                "step.completed",
+                {
+                    "step": completed["step"],
+                    "attempt": completed["attempt"],
+                    "status": completed["status"],
+                    "elapsed_seconds": completed["elapsed_seconds"],
+                    "next_step": next_step,
+                    "action": str(action),
+                },
+            )
+        )
+    if events:
+        rows = [
+            event_row(
+                kind,
+                {"incident_id": str(incident.id), "unit_id": incident.unit_id, **payload},
+                incident_id=incident.id,
+                unit_id=incident.unit_id,
+            )
+            for kind, payload in events
+        ]
+        session.execute(insert(OutboxEvent), rows)
+    for key, value in values.items():
+        setattr(incident, key, value)
+
+
+def record_creation(
+    session: Session, principal: Principal, incident: Incident, document: dict[str, Any]
+) -> None:
+    """Audit and announce a new incident; its step 1 run starts at reported_at."""
+    now = clock.now()
+    run_id = open_first_run(session, incident)
+    event = build_event(
+        ChainHead(0, incident.audit_head),
+        incident_id=incident.id,
+        unit_id=incident.unit_id,
+        action="incident_create",
+        step=None,
+        actor_id=principal.id,
+        actor_role=str(principal.role),
+        occurred_at=incident.occurred_at or incident.reported_at,
+        recorded_at=now,
+        before=None,
+        after={"status": incident.status, "step": 1, "stage": None, "version": 1},
+        data={"document": to_jsonable(document)},
+    )
+    session.execute(
+        update(Incident)
+        .where(Incident.id == incident.id)  # type: ignore[arg-type]
+        .values(audit_seq=1, audit_head=event["hash"], current_run_id=run_id)
+    )
+    incident.audit_seq, incident.audit_head, incident.current_run_id = 1, event["hash"], run_id
+    session.execute(insert(AuditEvent).values(**event))
+    session.execute(
+        insert(OutboxEvent).values(
+            **event_row(
+                "incident.created",
+                {
+                    "incident_id": str(incident.id),
+                    "unit_id": incident.unit_id,
+                    "register_number": incident.register_number,
+                    "kind": incident.kind,
+                    "title": incident.title,
+                    "escalation_level": incident.escalation_level,
+                },
+                incident_id=incident.id,
+                unit_id=incident.unit_id,
+            )
+        )
+    )

@@ -1,0 +1,83 @@
+"""Verification decisions on drafts (steps 4 and 10)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+
+from app.auth.deps import Principal, require
+from app.auth.scopes import Scope
+from app.core.db import SessionDep
+from app.core.http import ACTION, READ, IfMatch, check_if_match
+from app.drafts.service import load_draft
+from app.incidents.deps import IncidentDep
+from app.verifications import schemas, service
+from app.verifications.models import Verification
+
+router = APIRouter(tags=["verifications"])
+
+
+@router.post(
+    "/drafts/{draft_id}/verifications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.VerificationPublic,
+    operation_id="verifications_create",
+    summary="Approve or return a draft: Kasi Trantib review, Sekcam paraf, Camat verify "
+    "(step 4); Kasi Trantib review of the report (step 10)",
+    description="Stages run in order; a verification out of order is 409. A return needs a "
+    "note and sends the incident back to step 3 (or 9) as a new attempt. Needs the scope of "
+    "the caller's stage: verifications:review, verifications:paraf or verifications:verify.",
+    responses=ACTION,
+    openapi_extra={
+        "x-required-scopes": ["verifications:review", "verifications:paraf", "verifications:verify"]
+    },
+)
+def create_verification(
+    draft_id: uuid.UUID,
+    body: schemas.VerificationCreate,
+    session: SessionDep,
+    principal: Annotated[Principal, require()],
+    if_match: IfMatch = None,
+) -> Any:
+    draft = load_draft(session, principal, draft_id)
+    check_if_match(if_match, draft.version)
+    return service.verify(session, principal, draft, body)
+
+
+@router.get(
+    "/drafts/{draft_id}/verifications",
+    response_model=list[schemas.VerificationPublic],
+    operation_id="verifications_list_for_draft",
+    summary="The verification decisions on a draft, oldest first",
+    responses=READ,
+)
+def draft_verifications(
+    draft_id: uuid.UUID,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.verifications_read)],
+) -> Any:
+    return service.for_draft(session, load_draft(session, principal, draft_id))
+
+
+@router.get(
+    "/incidents/{incident_id}/verifications",
+    response_model=list[schemas.VerificationPublic],
+    operation_id="verifications_list",
+    summary="Every verification decision of an incident, oldest first",
+    responses=READ,
+)
+def incident_verifications(
+    incident: IncidentDep,
+    session: SessionDep,
+    _principal: Annotated[Principal, require(Scope.verifications_read)],
+) -> Any:
+    return list(
+        session.execute(
+            select(Verification)
+            .where(Verification.incident_id == incident.id)  # type: ignore[arg-type]
+            .order_by(Verification.recorded_at)  # type: ignore[arg-type]
+        ).scalars()
+    )

@@ -1,0 +1,49 @@
+"""Verification decisions: approve, or return with a note."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.core.schemas import ActionBody
+
+
+class VerificationCreate(ActionBody):
+    decision: Literal["approve", "return"]
+    note: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _return_needs_note(self) -> Self:
+        if self.decision == "return" and not (self.note and self.note.strip()):
+            raise ValueError("a return needs a note saying what to correct")
+        return self
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"decision": "approve", "note": "Sesuai"},
+                {
+                    "decision": "return",
+                    "note": "Perbaiki dasar: cantumkan nomor Surat Perintah Walikota",
+                },
+            ]
+        }
+    }
+
+
+class VerificationPublic(BaseModel):
+    id: uuid.UUID
+    draft_id: uuid.UUID
+    incident_id: uuid.UUID
+    draft_version: int
+    step: int
+    stage: str
+    decision: str
+    note: str | None
+    actor_id: uuid.UUID
+    actor_role: str
+    occurred_at: datetime
+    recorded_at: datetime

@@ -1,0 +1,104 @@
+"""Verification of drafts: review → paraf → verify at step 4, review at step 10."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.auth.deps import Principal
+from app.core.errors import Conflict, OwnDraft, WrongStep
+from app.drafts.models import Draft, DraftStatus
+from app.drafts.service import current_version, move_draft
+from app.sop import engine
+from app.sop.engine import Action, Context, Outcome
+from app.verifications import schemas
+from app.verifications.models import Verification
+
+# The step at which each kind of draft is verified.
+VERIFY_STEP = {"order": 4, "report": 10}
+
+
+class DraftNotSubmitted(Conflict):
+    kind, title = "draft-not-submitted", "The draft is not waiting for verification"
+
+
+def verify(
+    session: Session, principal: Principal, draft: Draft, body: schemas.VerificationCreate
+) -> Verification:
+    def handler(ctx: Context) -> Outcome:
+        step = ctx.definition.step(VERIFY_STEP[draft.kind])
+        if ctx.incident.current_step != step.number:
+            raise WrongStep(
+                f"A {draft.kind} draft is verified at step {step.number}",
+                current_step=ctx.incident.current_step,
+            )
+        if draft.status != DraftStatus.submitted:
+            raise DraftNotSubmitted(f"The draft is {draft.status}")
+        if draft.author_id == ctx.principal.id:
+            raise OwnDraft("Nobody verifies a draft they wrote")
+        stage = ctx.incident.stage or step.stages[0]
+        version = current_version(ctx.session, draft)
+        verification = Verification(
+            draft_id=draft.id,
+            incident_id=draft.incident_id,
+            draft_version=version.number,
+            step=step.number,
+            stage=stage,
+            decision=body.decision,
+            note=body.note,
+            actor_id=ctx.principal.id,
+            actor_role=str(ctx.principal.role),
+            occurred_at=ctx.occurred_at,
+            recorded_at=ctx.now,
+        )
+        ctx.session.add(verification)
+        audit = {
+            "draft_id": str(draft.id),
+            "draft_version": version.number,
+            "stage": stage,
+            "decision": body.decision,
+            "note": body.note,
+        }
+        if body.decision == "return":
+            move_draft(ctx.session, draft, ctx.now, status=DraftStatus.returned, stage=None)
+            assert step.correction_returns_to is not None
+            return Outcome(
+                result=verification,
+                loop_back=step.correction_returns_to,
+                stage=None,
+                audit=audit,
+                events=[
+                    (
+                        "draft.returned",
+                        {
+                            "draft_id": str(draft.id),
+                            "kind": draft.kind,
+                            "draft_version": version.number,
+                            "stage": stage,
+                            "note": body.note,
+                            "returns_to_step": step.correction_returns_to,
+                        },
+                    )
+                ],
+            )
+        position = step.stages.index(stage)
+        if position + 1 < len(step.stages):
+            next_stage = step.stages[position + 1]
+            move_draft(ctx.session, draft, ctx.now, stage=next_stage)
+            return Outcome(result=verification, stage=next_stage, audit=audit)
+        move_draft(ctx.session, draft, ctx.now, status=DraftStatus.approved, stage=None)
+        return Outcome(result=verification, advance_to=step.number + 1, stage=None, audit=audit)
+
+    return engine.perform(
+        session, principal, draft.incident_id, Action.verify, handler, occurred_at=body.occurred_at
+    ).result
+
+
+def for_draft(session: Session, draft: Draft) -> list[Verification]:
+    return list(
+        session.execute(
+            select(Verification)
+            .where(Verification.draft_id == draft.id)  # type: ignore[arg-type]
+            .order_by(Verification.recorded_at)  # type: ignore[arg-type]
+        ).scalars()
+    )
