@@ -11,12 +11,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import PG_URL, ROOT, _create_pg_database, alembic_config
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (every table in the metadata)
+from tests.conftest import PG_URL, ROOT, _create_pg_database, alembic_config
 
 KECAMATAN_IN_CODE_ORDER = [
     "Tangerang",

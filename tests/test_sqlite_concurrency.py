@@ -20,8 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic import command
-from conftest import PG_URL, ROOT, alembic_config
 from sqlmodel import Session
+
+from tests.conftest import PG_URL, ROOT, alembic_config
 
 pytestmark = pytest.mark.skipif(
     bool(PG_URL), reason="SQLite's single-writer lock only; PostgreSQL locks rows"
