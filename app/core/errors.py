@@ -139,8 +139,9 @@ def problem_response(
     title: str,
     detail: str | None,
     headers: dict[str, str] | None = None,
-    **extra: Any,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    extra = extra or {}
     body: dict[str, Any] = {
         "type": TYPE_BASE + kind,
         "title": title,
@@ -148,7 +149,8 @@ def problem_response(
         "detail": detail,
         "instance": request.url.path,
     }
-    body.update(extra)
+    # Extension members never replace the standard ones.
+    body = {**extra, **body}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -178,7 +180,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         return problem_response(
             request, status=exc.status, kind=exc.kind, title=exc.title, detail=exc.detail,
-            headers=exc.headers or None, **exc.extra,
+            headers=exc.headers or None, extra=exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -193,7 +195,7 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = "; ".join(f"{e['field'] or e['loc'][0]}: {e['message']}" for e in errors[:5])
         return problem_response(
             request, status=422, kind="validation-error", title="The request is not valid",
-            detail=detail, errors=errors,
+            detail=detail, extra={"errors": errors},
         )
 
     @app.exception_handler(StarletteHTTPException)
