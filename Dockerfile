@@ -19,7 +19,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 COPY app/ app/
-RUN pip install --no-deps .
+RUN pip install --no-deps . && rm -rf build ./*.egg-info
 COPY migrations/ migrations/
 COPY alembic.ini ./
 
