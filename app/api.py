@@ -8,6 +8,7 @@ from app.incidents.router import router as incidents_router
 from app.instructions.router import router as instructions_router
 from app.orders.router import router as orders_router
 from app.sop.router import router as sop_router
+from app.timing.router import router as timing_router
 from app.units.router import router as units_router
 from app.users.router import router as users_router
 from app.verifications.router import router as verifications_router
@@ -22,4 +23,5 @@ API_ROUTERS: list[APIRouter] = [
     instructions_router,
     drafts_router,
     verifications_router,
+    timing_router,
 ]

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
-from typing import Protocol
+from typing import Any, Protocol
 
 import holidays
 from sqlalchemy import create_engine, event, select
@@ -342,3 +342,24 @@ def _after_commit(session: OrmSession) -> None:
 @event.listens_for(OrmSession, "after_rollback")
 def _after_rollback(session: OrmSession) -> None:
     session.info.pop(CHANGED_FLAG, None)
+
+
+AT_RISK_FRACTION = 0.75
+
+
+def at_risk_instant(calendar: str, started_at: datetime, sla_seconds: int) -> datetime:
+    """When a run started at `started_at` has used 75% of its SLA on `calendar`."""
+    return calendar_for(calendar).advance(started_at, sla_seconds * AT_RISK_FRACTION)
+
+
+def at_risk_default(context: Any) -> datetime | None:
+    """Column default of `step_runs.at_risk_at`, computed from the row being inserted."""
+    values = context.get_current_parameters()
+    started, seconds, calendar = (
+        values.get("started_at"),
+        values.get("sla_seconds"),
+        values.get("calendar"),
+    )
+    if started is None or seconds is None or calendar not in CALENDAR_NAMES:
+        return None
+    return at_risk_instant(calendar, started, int(seconds))

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.types import utc_field
+from app.core.types import UTCDateTime, utc_field
+from app.timing.calendars import at_risk_default
 
 
 class RunStatus(StrEnum):
@@ -28,6 +29,7 @@ class StepRun(SQLModel, table=True):
         UniqueConstraint("incident_id", "step", "attempt", name="uq_step_runs_attempt"),
         Index("ix_step_runs_status_due", "status", "due_at"),
         Index("ix_step_runs_unit_step_completed", "unit_id", "step", "completed_at"),
+        Index("ix_step_runs_status_at_risk", "status", "at_risk_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -45,5 +47,10 @@ class StepRun(SQLModel, table=True):
     completed_at: datetime | None = utc_field(nullable=True)
     elapsed_seconds: int | None = None
     status: str = Field(default=RunStatus.running, sa_type=String(16))
+    # When 75% of the SLA is used, by the run's calendar: filled in on insert when not given,
+    # so reports and the escalation worker compare it in SQL for wall-clock runs.
+    at_risk_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True, default=at_risk_default)
+    )
     at_risk_event_at: datetime | None = utc_field(nullable=True)
     breached_event_at: datetime | None = utc_field(nullable=True)

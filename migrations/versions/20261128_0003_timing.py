@@ -1,4 +1,4 @@
-"""timing: the non-working-day override table, seeded with the decreed cuti bersama
+"""timing: non-working-day overrides seeded with the decreed cuti bersama; step_runs.at_risk_at
 
 Revision ID: 0003
 Revises: 0002
@@ -48,6 +48,36 @@ def upgrade() -> None:
     )
     op.bulk_insert(non_working_days, _decreed_days())
 
+    with op.batch_alter_table('step_runs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('at_risk_at', app.core.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_step_runs_status_at_risk', ['status', 'at_risk_at'], unique=False)
+    _backfill_at_risk_at()
+
+
+def _backfill_at_risk_at() -> None:
+    # Runs recorded before this revision: on the wall calendar the 75% point lies 3/4 of the
+    # way to due_at. Working-day runs are measured in Python on every read and keep NULL.
+    step_runs = sa.table(
+        'step_runs', sa.column('id', sa.Uuid()), sa.column('calendar', sa.String()),
+        sa.column('started_at', app.core.types.UTCDateTime()),
+        sa.column('due_at', app.core.types.UTCDateTime()),
+        sa.column('at_risk_at', app.core.types.UTCDateTime()),
+    )
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(step_runs.c.id, step_runs.c.started_at, step_runs.c.due_at)
+        .where(step_runs.c.calendar == 'wall', step_runs.c.at_risk_at.is_(None))
+    ).all()
+    for row in rows:
+        point = row.started_at + (row.due_at - row.started_at) * 3 / 4
+        bind.execute(
+            step_runs.update().where(step_runs.c.id == row.id).values(at_risk_at=point)
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('step_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_step_runs_status_at_risk')
+        batch_op.drop_column('at_risk_at')
+
     op.drop_table('non_working_days')

@@ -4,6 +4,7 @@ between tests, and a cached override from an earlier test must not leak into the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,4 +17,24 @@ def _fresh_calendar_cache() -> Iterator[None]:
     invalidate_overrides()
     yield
     invalidate_overrides()
+    clock.set_now(None)
+
+
+@pytest.fixture
+def seed(db):  # type: ignore[no-untyped-def]
+    from tests.timing.factory import Seeder
+
+    return Seeder(db)
+
+
+@pytest.fixture
+def frozen() -> Iterator[datetime]:
+    """The service clock stopped at the current second.
+
+    Tokens are checked against the system clock too, so tests stay near real time and place
+    their runs relative to this instant.
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock.set_now(lambda: now)
+    yield now
     clock.set_now(None)

@@ -1,0 +1,192 @@
+"""Step timing: an incident's timeline, SLA reports and the non-working-day calendar."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from app.auth.deps import Principal, require
+from app.auth.scopes import Scope
+from app.core import clock
+from app.core.db import SessionDep
+from app.core.http import READ, Limit, Offset, page_limit, problems
+from app.core.schemas import AwareDatetime
+from app.timing import schemas, service
+
+router = APIRouter(tags=["timing"])
+
+SlaReader = Annotated[Principal, require(Scope.sla_read)]
+CalendarAdmin = Annotated[Principal, require(Scope.calendar_admin)]
+
+CSV = "text/csv"
+_CSV_CONTENT = {CSV: {"schema": {"type": "string"}}}
+AcceptHeader = Annotated[
+    str | None, Header(description="Send `text/csv` for a CSV file instead of JSON")
+]
+
+
+def wants_csv(accept: str | None) -> bool:
+    """True when the client prefers text/csv over JSON (by order and q-value)."""
+    if not accept:
+        return False
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media.lower() in (CSV, "application/json") and quality > 0:
+            candidate = (quality, -position, media.lower())
+            if best is None or candidate > best:
+                best = candidate
+    return best is not None and best[2] == CSV
+
+
+def _csv_response(text: str, filename: str) -> Response:
+    return Response(
+        content=text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/incidents/{incident_id}/timeline",
+    response_model=schemas.Timeline,
+    operation_id="timing_timeline",
+    summary="Every run of the incident's steps against its time standard",
+    description="Runs in start order (a correction loop adds attempt 2, 3… of a step). "
+    "A running run shows the time used so far and `at_risk` (75% of the SLA used) or "
+    "`breached` (past the SLA). Another kecamatan's incident is 404.",
+    responses=READ,
+)
+def get_timeline(
+    incident_id: uuid.UUID, session: SessionDep, principal: SlaReader
+) -> dict[str, Any]:
+    return service.timeline(session, principal, incident_id)
+
+
+@router.get(
+    "/sla/summary",
+    response_model=schemas.SlaSummary,
+    operation_id="sla_summary",
+    summary="Per-step SLA figures: on-time rate, median, p90 and worst elapsed time",
+    description="Runs started in [from, to). City-wide callers get every kecamatan, also "
+    "broken down per kecamatan, and may limit to one with `unit`. Kecamatan roles always "
+    "see their own kecamatan; naming another is 403 `forbidden-unit`. "
+    "Send `Accept: text/csv` for CSV.",
+    responses={200: {"content": _CSV_CONTENT}, **READ},
+)
+def get_summary(
+    session: SessionDep,
+    principal: SlaReader,
+    unit: Annotated[str | None, Query(description="Kecamatan code or slug")] = None,
+    started_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    started_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    step: Annotated[int | None, Query(ge=1, le=11)] = None,
+    accept: AcceptHeader = None,
+) -> Any:
+    report = service.summary(
+        session,
+        principal,
+        unit=unit,
+        started_from=started_from,
+        started_to=started_to,
+        step=step,
+    )
+    if wants_csv(accept):
+        return _csv_response(service.summary_csv(report), "sla-summary.csv")
+    return report
+
+
+@router.get(
+    "/sla/breaches",
+    response_model=schemas.BreachPage,
+    operation_id="sla_breaches",
+    summary="Running steps at risk (75% of the SLA used) or breached, most overdue first",
+    description="Kecamatan roles see their own kecamatan; naming another is 403 "
+    "`forbidden-unit`. Send `Accept: text/csv` for CSV.",
+    responses={200: {"content": _CSV_CONTENT}, **READ},
+)
+def get_breaches(
+    session: SessionDep,
+    principal: SlaReader,
+    unit: Annotated[str | None, Query(description="Kecamatan code or slug")] = None,
+    status_: Annotated[Literal["at_risk", "breached"] | None, Query(alias="status")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    accept: AcceptHeader = None,
+) -> Any:
+    page = service.breaches(
+        session, principal, unit=unit, only=status_, limit=page_limit(limit), offset=offset
+    )
+    if wants_csv(accept):
+        return _csv_response(service.breaches_csv(page), "sla-breaches.csv")
+    return page
+
+
+@router.get(
+    "/calendar/non-working-days",
+    response_model=schemas.CalendarYear,
+    operation_id="calendar_non_working_days_list",
+    summary="National holidays, cuti bersama and local overrides of one year",
+    description="Working days are Monday to Friday (WIB) minus these days; day-based SLAs "
+    "count only working days. Entries with `working: true` are overrides that make a day "
+    "a working day.",
+    responses=problems(401, 403, 422),
+)
+def list_non_working_days(
+    principal: SlaReader,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> dict[str, Any]:
+    return service.calendar_year(year or clock.now().astimezone(clock.WIB).year)
+
+
+@router.put(
+    "/calendar/non-working-days/{day}",
+    response_model=schemas.CalendarDayPublic,
+    operation_id="calendar_non_working_days_put",
+    summary="Add or replace a local override of one date",
+    description="`working: false` makes the date a non-working day (e.g. a regional holiday "
+    "by Perwal); `working: true` makes it a working day even if the national list has it. "
+    "201 when the override is new, 200 when replaced. Takes effect at once in this process "
+    "and within a minute in the others.",
+    responses={
+        201: {"model": schemas.CalendarDayPublic, "description": "Override created"},
+        **problems(400, 401, 403, 422),
+    },
+)
+def put_non_working_day(
+    day: Annotated[date, Path(description="YYYY-MM-DD")],
+    body: schemas.CalendarDayPut,
+    session: SessionDep,
+    principal: CalendarAdmin,
+    response: Response,
+) -> dict[str, Any]:
+    entry, created = service.put_override(session, principal, day, body)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return entry
+
+
+@router.delete(
+    "/calendar/non-working-days/{day}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="calendar_non_working_days_delete",
+    summary="Remove a local override; the national list applies to the date again",
+    responses=problems(401, 403, 404, 422),
+)
+def delete_non_working_day(
+    day: Annotated[date, Path(description="YYYY-MM-DD")],
+    session: SessionDep,
+    principal: CalendarAdmin,
+) -> Response:
+    service.delete_override(session, day)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,157 @@
+"""Bodies of the step-timing endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.core.schemas import RequestBody
+from app.timing.calendars import DayKind
+
+RunStatusText = Literal["on_time", "late", "running", "at_risk", "breached", "cancelled"]
+
+
+class RunTiming(BaseModel):
+    """One run of one step, measured by its calendar."""
+
+    id: uuid.UUID
+    step: int
+    attempt: int
+    role: str
+    assignee_id: uuid.UUID | None
+    sla: str = Field(description='The time standard as the SOP writes it, e.g. "2 Jam"')
+    sla_seconds: int
+    calendar: Literal["wall", "working_days"]
+    started_at: datetime
+    due_at: datetime = Field(
+        description="For a running working-day run, recomputed with today's calendar"
+    )
+    completed_at: datetime | None
+    elapsed_seconds: int = Field(
+        description="By the run's calendar; for a running run, the time used so far"
+    )
+    elapsed_text: str = Field(description='In Indonesian, e.g. "1 jam 12 menit"')
+    status: RunStatusText
+    overdue_seconds: int = Field(description="0 unless the SLA is exceeded")
+
+
+class StatusCounts(BaseModel):
+    on_time: int = 0
+    late: int = 0
+    running: int = 0
+    at_risk: int = 0
+    breached: int = 0
+    cancelled: int = 0
+
+
+class TimelineTotals(BaseModel):
+    started_at: datetime | None
+    ended_at: datetime | None = Field(description="Last completion; null while a step runs")
+    elapsed_seconds: int = Field(
+        description="Clock time from the first start to the last completion, or to now"
+    )
+    elapsed_text: str
+    sla_seconds: int = Field(description="Sum of the SLAs of every run")
+    statuses: StatusCounts
+
+
+class Timeline(BaseModel):
+    incident_id: uuid.UUID
+    as_of: datetime
+    runs: list[RunTiming]
+    totals: TimelineTotals
+
+
+class UnitRef(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class StepStats(BaseModel):
+    unit: UnitRef | None = Field(description="Null on rows that cover every unit in scope")
+    step: int
+    runs: int
+    completed: int
+    on_time: int
+    late: int
+    running: int
+    cancelled: int
+    on_time_rate: float | None = Field(description="on_time / completed; null when none")
+    median_elapsed_seconds: float | None
+    p90_elapsed_seconds: float | None
+    max_elapsed_seconds: int | None
+
+
+class SummaryScope(BaseModel):
+    unit: UnitRef | None
+    from_: datetime | None = Field(alias="from")
+    to: datetime | None
+    step: int | None
+
+
+class SlaSummary(BaseModel):
+    scope: SummaryScope
+    by_step: list[StepStats] = Field(description="Per step over every unit in scope")
+    by_unit: list[StepStats] = Field(
+        description="Per unit and step; city-wide callers only (empty for kecamatan roles)"
+    )
+
+
+class Breach(BaseModel):
+    run_id: uuid.UUID
+    incident_id: uuid.UUID
+    register_number: str
+    unit: UnitRef
+    step: int
+    attempt: int
+    role: str
+    assignee_id: uuid.UUID | None
+    sla: str
+    sla_seconds: int
+    calendar: Literal["wall", "working_days"]
+    started_at: datetime
+    at_risk_at: datetime
+    due_at: datetime
+    elapsed_seconds: int
+    elapsed_text: str
+    status: Literal["at_risk", "breached"]
+    overdue_seconds: int
+
+
+class BreachPage(BaseModel):
+    as_of: datetime
+    items: list[Breach]
+    total: int
+    limit: int
+    offset: int
+
+
+class CalendarDayPublic(BaseModel):
+    date: date
+    name: str
+    kind: DayKind
+    source: str
+    working: bool = Field(description="True when an override makes a listed day a working day")
+    overridden: bool = Field(description="From the local override table, not the national list")
+
+
+class CalendarYear(BaseModel):
+    year: int
+    days: list[CalendarDayPublic]
+
+
+class CalendarDayPut(RequestBody):
+    name: str = Field(min_length=1, max_length=128)
+    kind: DayKind
+    source: str = Field(
+        min_length=1, max_length=256, description="The decree: SKB, Keppres or Perwal number"
+    )
+    working: bool = Field(
+        default=False,
+        description="false: the date is not a working day; true: it is one, whatever the "
+        "weekday or the national list says",
+    )
