@@ -1,0 +1,152 @@
+"""Random actions by random users never bring an incident into an impossible state."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from app.sop.definition import load_definition
+from app.sop.engine import Action
+from tests.lifecycle.flow import Flow, report_draft
+from tests.lifecycle.test_matrix import request_for
+
+USERS = ("camat", "sekcam", "kasi", "danru", "anggota1", "anggota2", "anggota3")
+DEFINITION = load_definition()
+LOOPS = {s.number: s.correction_returns_to for s in DEFINITION.steps if s.correction_returns_to}
+
+
+def allowed_move(before: int | None, after: int | None) -> bool:
+    if after is None or before == after:
+        return True
+    assert before is not None
+    return after == before + 1 or LOOPS.get(before) == after
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+def test_random_actions_keep_incidents_consistent(client, auth, user_id) -> None:
+    class Machine(RuleBasedStateMachine):
+        @initialize()
+        def start(self) -> None:
+            self.flow = Flow(client, auth, user_id)
+            self.flow.create()
+            self.accepted: list[tuple[str, str]] = []
+
+        @rule(
+            action=st.sampled_from(list(Action)),
+            who=st.sampled_from(USERS),
+            decision=st.sampled_from(["approve", "approve", "return"]),
+        )
+        def act(self, action: Action, who: str, decision: str) -> None:
+            flow = self.flow
+            if action is Action.draft_create and flow.incident()["current_step"] == 9:
+                call: Any = (
+                    "POST",
+                    f"/api/v1/incidents/{flow.incident_id}/drafts",
+                    report_draft(flow.field_report_ids or ["00000000-0000-0000-0000-000000000000"]),
+                )
+            else:
+                call = request_for(flow, action)
+            if call is None:
+                return
+            method, url, body = call
+            if action is Action.verify:
+                body = {"decision": decision, "note": "Perbaiki" if decision == "return" else None}
+            response = client.request(method, url, json=body, headers=flow.as_(who))
+            assert response.status_code < 500, response.text
+            if response.status_code >= 300:
+                assert response.headers["content-type"] == "application/problem+json"
+                return
+            self.accepted.append((action, who))
+            data = response.json()
+            if action is Action.draft_create:
+                if data["kind"] == "order":
+                    flow.draft_id = data["id"]
+                else:
+                    flow.report_draft_id = data["id"]
+            elif action is Action.order_validate:
+                flow.order_id = data["id"]
+            elif action is Action.field_report:
+                flow.field_report_ids.append(data["id"])
+            elif action is Action.draft_update or (
+                action is Action.verify and decision == "return"
+            ):
+                pass
+
+        @rule()
+        def advance(self) -> None:
+            """Take the step the incident waits for, so runs reach the later steps too."""
+            flow = self.flow
+            incident = flow.incident()
+            step, stage = incident["current_step"], incident["stage"]
+            if incident["status"] != "active":
+                return
+            drafts = {3: flow.draft_id, 9: flow.report_draft_id}
+            if step in drafts and drafts[step]:
+                draft = client.get(f"/api/v1/drafts/{drafts[step]}", headers=flow.as_("danru"))
+                if draft.json()["status"] == "returned":
+                    field = (
+                        {"summary": "Diperbaiki sesuai catatan"}
+                        if step == 9
+                        else {"plan": {**draft.json()["content"]["plan"], "summary": "Diperbaiki"}}
+                    )
+                    flow.ok(
+                        client.patch(
+                            f"/api/v1/drafts/{drafts[step]}", json=field, headers=flow.as_("danru")
+                        ),
+                        200,
+                    )
+            if step == 4:
+                flow.verify({"review": "kasi", "paraf": "sekcam", "verify": "camat"}[stage])
+            elif step == 8:
+                done = len(flow.field_report_ids)
+                flow.step8((("anggota1", "anggota2")[done],))
+            else:
+                getattr(flow, f"step{step}")()
+
+        @invariant()
+        def consistent(self) -> None:
+            flow = self.flow
+            incident = flow.incident()
+            trail = client.get(
+                f"/api/v1/incidents/{flow.incident_id}/events", headers=flow.as_("camat")
+            ).json()
+            assert trail["chain_valid"]
+            steps = [e["after"]["step"] for e in trail["events"]]
+            for before, after in zip(steps, steps[1:], strict=False):
+                assert allowed_move(before, after), steps
+            if incident["status"] == "closed":
+                report = client.get(
+                    f"/api/v1/incidents/{flow.incident_id}/report", headers=flow.as_("camat")
+                )
+                assert report.status_code == 200
+                assert "archive" in [e["action"] for e in trail["events"]]
+            if incident["status"] == "active" and incident["current_step"] >= 6:
+                orders = client.get(
+                    f"/api/v1/incidents/{flow.incident_id}/orders", headers=flow.as_("camat")
+                ).json()
+                kinds = sorted(o["kind"] for o in orders)
+                assert kinds == ["surat_perintah", "walikota"], kinds
+
+    Machine.TestCase.settings = settings(
+        max_examples=15,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    runner = Machine.TestCase()
+    runner.runTest()
+    # Surat Perintah numbers across every incident made are unique and gap-free.
+    numbers = []
+    listing = client.get("/api/v1/incidents?limit=100", headers=auth("camat.ciledug")).json()
+    for item in listing["items"]:
+        for order in client.get(
+            f"/api/v1/incidents/{item['id']}/orders", headers=auth("camat.ciledug")
+        ).json():
+            if order["kind"] == "surat_perintah":
+                numbers.append(int(re.split("/", order["number"])[1]))
+    assert sorted(numbers) == list(range(1, len(numbers) + 1))
