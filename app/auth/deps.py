@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy import exists, select
+from sqlmodel import col
 
 from app.auth.models import RevokedToken
 from app.auth.roles import Role
@@ -58,11 +59,16 @@ def get_principal(
         user_id = uuid.UUID(claims.sub)
     except ValueError as exc:
         raise InvalidToken("Token subject is not valid") from exc
-    revoked = exists().where(RevokedToken.jti == claims.jti)  # type: ignore[arg-type]
+    revoked = exists().where(col(RevokedToken.jti) == claims.jti)
     row = session.execute(
-        select(User.username, User.role, User.unit_id, User.active, User.token_version,
-               revoked.label("revoked"))
-        .where(User.id == user_id)  # type: ignore[arg-type]
+        select(
+            col(User.username),
+            col(User.role),
+            col(User.unit_id),
+            col(User.active),
+            col(User.token_version),
+            revoked.label("revoked"),
+        ).where(col(User.id) == user_id)
     ).first()
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
         raise InvalidToken("Token has been revoked")
@@ -78,14 +84,24 @@ def get_principal(
     )
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
     if missing:
-        raise InsufficientScope(f"This action needs the scope {', '.join(missing)}",
-                                required_scopes=security_scopes.scopes)
+        error = InsufficientScope(
+            f"This action needs the scope {', '.join(missing)}",
+            required_scopes=security_scopes.scopes,
+        )
+        # RFC 6750 section 3: tell the client which scope to ask for.
+        error.headers["WWW-Authenticate"] = (
+            f'Bearer realm="trantib", error="insufficient_scope", '
+            f'scope="{" ".join(security_scopes.scopes)}"'
+        )
+        raise error
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Security(get_principal)]
 
 
-def require(*scopes: Scope) -> object:
+def require(*scopes: Scope) -> Any:
     """`Security` dependency requiring every scope given; shows them in OpenAPI."""
+    # Typed Any so it can be a parameter default (`p: Principal = require(...)`) as well as
+    # `Annotated` metadata.
     return Security(get_principal, scopes=[str(s) for s in scopes])

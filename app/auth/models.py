@@ -22,7 +22,9 @@ class RefreshToken(SQLModel, table=True):
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     # The scopes granted at login; a refresh never widens them.
     scope: str = Field(default="", max_length=1024)
-    issued_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime(), nullable=False))
+    issued_at: datetime = Field(
+        default_factory=clock.now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -54,4 +56,6 @@ class LoginFailure(SQLModel, table=True):
     # The name as typed (normalised), whether or not such a user exists.
     username: str = Field(max_length=64)
     address: str = Field(max_length=64)
-    failed_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime(), nullable=False))
+    failed_at: datetime = Field(
+        default_factory=clock.now, sa_column=Column(UTCDateTime(), nullable=False)
+    )

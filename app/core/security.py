@@ -9,13 +9,15 @@ passes one explicit algorithm, requires every registered claim, checks `typ`, `i
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from jose import JWTError, jws, jwt
+from jose import jws, jwt
+from jose.exceptions import JOSEError
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -29,6 +31,9 @@ LEEWAY_SECONDS = 30
 MIN_HMAC_KEY_BYTES = 32
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
+# Compact JWS only. base64 decoding skips characters outside its alphabet, so without this
+# check a signed token with junk appended would still verify.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
 _password_hash = PasswordHash((Argon2Hasher(),))
@@ -81,7 +86,9 @@ def _keys(settings: Settings) -> tuple[Any, Any]:
     algorithm = settings.jwt_algorithm
     if algorithm in _ASYMMETRIC:
         if not settings.jwt_private_key or not settings.jwt_public_key:
-            raise KeyConfigError(f"{algorithm} needs TRANTIB_JWT_PRIVATE_KEY and TRANTIB_JWT_PUBLIC_KEY")
+            raise KeyConfigError(
+                f"{algorithm} needs TRANTIB_JWT_PRIVATE_KEY and TRANTIB_JWT_PUBLIC_KEY"
+            )
         return settings.jwt_private_key, settings.jwt_public_key
     if algorithm not in ("HS256", "HS384", "HS512"):
         raise KeyConfigError(f"unsupported JWT algorithm {algorithm!r}")
@@ -125,18 +132,23 @@ def create_access_token(
     }
     headers = {"typ": ACCESS_TOKEN_TYPE, "kid": settings.jwt_key_id}
     token = jwt.encode(claims, signing_key, algorithm=settings.jwt_algorithm, headers=headers)
-    return token, AccessClaims(subject, role, unit, tuple(scopes), jti, token_version, client,
-                               expires)
+    return token, AccessClaims(
+        subject, role, unit, tuple(scopes), jti, token_version, client, expires
+    )
 
 
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     """Verify a bearer token or raise InvalidToken (401) with a reason that leaks nothing."""
-    if len(token) > MAX_TOKEN_BYTES:
+    if len(token.encode()) > MAX_TOKEN_BYTES:
         raise InvalidToken("Token too large")
     _, verify_key = _keys(settings)
+    if not _COMPACT_JWS.fullmatch(token):
+        raise InvalidToken("Malformed token")
     try:
         header = jws.get_unverified_header(token)
-    except JWTError as exc:
+    # JWSError (a bad header) is a JOSEError but not a JWTError; catching only JWTError let
+    # malformed tokens through as a 500.
+    except (JOSEError, ValueError, TypeError) as exc:
         raise InvalidToken("Malformed token") from exc
     if header.get("alg") != settings.jwt_algorithm:
         raise InvalidToken("Token algorithm not accepted")
@@ -170,7 +182,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
                 "leeway": LEEWAY_SECONDS,
             },
         )
-    except JWTError as exc:
+    except (JOSEError, ValueError, TypeError) as exc:
         raise InvalidToken("Token signature or claims are not valid") from exc
     now_ts = clock.now().timestamp()
     if not isinstance(claims.get("iat"), int) or claims["iat"] > now_ts + LEEWAY_SECONDS:
@@ -189,5 +201,5 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             client=bool(claims.get("cli", False)),
             expires_at=datetime.fromtimestamp(claims["exp"], tz=clock.now().tzinfo),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise InvalidToken("Token claims are incomplete") from exc
