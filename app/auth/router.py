@@ -1,0 +1,139 @@
+"""OAuth2 token endpoint (password grant), refresh-token rotation and logout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response, status
+from sqlmodel import Session
+
+from app.auth import service
+from app.auth.deps import CurrentPrincipal
+from app.auth.schemas import RefreshRequest, TokenForm, TokenResponse
+from app.core.config import get_settings
+from app.core.db import SessionDep
+from app.core.errors import InvalidCredentials, Unprocessable
+from app.core.http import problems
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _noted(statuses: tuple[int, ...], notes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """problem+json responses, with descriptions fitted to this endpoint."""
+    responses = problems(*statuses)
+    for status_code, note in notes.items():
+        responses[status_code] = {**responses[status_code], "description": note}
+    return responses
+
+
+# RFC 6749 section 5.1: token responses must not be cached.
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _client_address(request: Request) -> str:
+    # Behind a proxy, uvicorn's --proxy-headers/--forwarded-allow-ips puts the real client here.
+    return request.client.host if request.client else "unknown"
+
+
+def _password_grant(session: Session, form: TokenForm, request: Request) -> service.IssuedTokens:
+    if not form.username or form.password is None:
+        raise Unprocessable("grant_type=password needs username and password")
+    try:
+        return service.password_login(
+            session,
+            get_settings(),
+            username=form.username,
+            password=form.password,
+            scope=form.scope,
+            address=_client_address(request),
+        )
+    except InvalidCredentials:
+        # Keep the recorded failure despite the rollback that follows the error.
+        session.commit()
+        raise
+
+
+# One handler per grant type. grant_type=client_credentials (Pemkot systems) is added here.
+_GRANTS: dict[str, Callable[[Session, TokenForm, Request], service.IssuedTokens]] = {
+    "password": _password_grant,
+}
+
+
+def _token_response(response: Response, issued: service.IssuedTokens) -> TokenResponse:
+    response.headers.update(_NO_STORE)
+    return TokenResponse(
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+        scope=issued.scope,
+    )
+
+
+@router.post(
+    "/token",
+    operation_id="auth_token",
+    summary="Log in: exchange credentials for an access and a refresh token",
+    description=(
+        "OAuth2 token endpoint (form encoded). `grant_type=password` with `username` and "
+        "`password`; `scope` optionally narrows the role's scopes. Failed logins are limited "
+        f"per account ({service.ACCOUNT_FAILURE_LIMIT}) and per client address "
+        f"({service.ADDRESS_FAILURE_LIMIT}) within "
+        f"{int(service.LOGIN_WINDOW.total_seconds() // 60)} minutes."
+    ),
+    response_model=TokenResponse,
+    responses=_noted(
+        (400, 401, 422, 429),
+        {
+            400: "Unsupported grant type or unknown scope",
+            401: "Unknown user, wrong password or inactive account (one answer for all)",
+            429: "Too many failed logins; see Retry-After",
+        },
+    ),
+)
+def token(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    form: Annotated[TokenForm, Form()],
+) -> TokenResponse:
+    grant = _GRANTS.get(form.grant_type)
+    if grant is None:
+        raise service.UnsupportedGrantType(
+            f"grant_type {form.grant_type!r} is not supported; use one of: "
+            + ", ".join(sorted(_GRANTS)),
+            error="unsupported_grant_type",
+        )
+    return _token_response(response, grant(session, form, request))
+
+
+@router.post(
+    "/refresh",
+    operation_id="auth_refresh",
+    summary="Rotate a refresh token for a new token pair",
+    description=(
+        "Each refresh token works once. Presenting a spent or revoked one revokes every "
+        "refresh token of that login."
+    ),
+    response_model=TokenResponse,
+    responses=_noted((401, 422), {401: "Unknown, expired, spent or revoked refresh token"}),
+)
+def refresh(body: RefreshRequest, response: Response, session: SessionDep) -> TokenResponse:
+    try:
+        issued = service.rotate_refresh_token(session, get_settings(), body.refresh_token)
+    except service.InvalidRefreshToken:
+        # A family revoked on reuse must stay revoked after the rollback.
+        session.commit()
+        raise
+    return _token_response(response, issued)
+
+
+@router.post(
+    "/logout",
+    operation_id="auth_logout",
+    summary="Log out everywhere: revoke this token and every token of the account",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401),
+)
+def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
+    service.logout(session, get_settings(), principal.id, principal.jti)
