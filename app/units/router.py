@@ -1,0 +1,75 @@
+"""The 13 kecamatan of Kota Tangerang and their kelurahan (read only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from app.auth.deps import require
+from app.auth.scopes import Scope
+from app.core.db import SessionDep
+from app.core.errors import NotFound
+from app.core.http import problems
+from app.units.data import KECAMATAN, Kecamatan, kelurahan_code
+from app.units.models import Unit, UnitPublic
+
+router = APIRouter(prefix="/units", tags=["units"], dependencies=[require(Scope.units_read)])
+
+_BY_CODE: dict[str, Kecamatan] = {k.code: k for k in KECAMATAN}
+
+
+class Kelurahan(BaseModel):
+    code: str
+    name: str
+
+
+class UnitDetail(UnitPublic):
+    kelurahan: list[Kelurahan]
+
+
+def _detail(unit: Unit) -> UnitDetail:
+    kecamatan = _BY_CODE.get(unit.code)
+    kelurahan = (
+        [Kelurahan(code=kelurahan_code(kecamatan, n) or "", name=n) for n in kecamatan.kelurahan]
+        if kecamatan
+        else []
+    )
+    return UnitDetail(
+        id=unit.id, code=unit.code, name=unit.name, slug=unit.slug, kelurahan=kelurahan
+    )
+
+
+@router.get(
+    "",
+    operation_id="units_list",
+    summary="Every kecamatan with its kelurahan",
+    response_model=list[UnitDetail],
+    responses=problems(401, 403),
+)
+def list_units(session: SessionDep) -> list[UnitDetail]:
+    units = session.exec(select(Unit).order_by(col(Unit.code)))
+    return [_detail(u) for u in units]
+
+
+@router.get(
+    "/{code_or_slug}",
+    operation_id="units_get",
+    summary="One kecamatan by code (36.71.06) or slug (ciledug)",
+    response_model=UnitDetail,
+    responses=problems(401, 403, 404),
+)
+def get_unit(
+    code_or_slug: Annotated[str, Path(max_length=32, examples=["36.71.06", "ciledug"])],
+    session: SessionDep,
+) -> UnitDetail:
+    key = code_or_slug.strip().lower()
+    unit = session.exec(
+        select(Unit).where(or_(col(Unit.code) == key, col(Unit.slug) == key))
+    ).first()
+    if unit is None:
+        raise NotFound(f"No kecamatan {code_or_slug!r}")
+    return _detail(unit)

@@ -1,0 +1,115 @@
+"""Request and response bodies of the users API. None of them carries a password hash."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from app.auth.roles import Role
+from app.core.security import PASSWORD_MAX, PASSWORD_MIN
+from app.units.models import UnitPublic
+
+
+def _lower_stripped(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+Username = Annotated[
+    str,
+    BeforeValidator(_lower_stripped),
+    Field(
+        min_length=3,
+        max_length=64,
+        pattern=r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$",
+        description="Lowercase letters, digits, '.', '_' and '-'; e.g. camat.ciledug",
+        examples=["kasi.ciledug"],
+    ),
+]
+FullName = Annotated[str, BeforeValidator(_stripped), Field(min_length=1, max_length=128)]
+Nip = Annotated[
+    str,
+    BeforeValidator(_stripped),
+    Field(pattern=r"^[0-9]{18}$", description="Nomor Induk Pegawai: 18 digits"),
+]
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError("password must not contain control characters")
+    return value
+
+
+Password = Annotated[
+    str,
+    Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX, description="Set, never returned"),
+    AfterValidator(_no_control_chars),
+]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    full_name: FullName
+    nip: Nip | None = None
+    role: Role
+    unit_id: int | None = Field(default=None, description="Kecamatan id (or give `unit`)")
+    unit: str | None = Field(
+        default=None,
+        description="Kecamatan code or slug, e.g. 36.71.06 or ciledug (or give `unit_id`)",
+    )
+    password: Password
+
+
+class UserUpdate(BaseModel):
+    """Only the fields sent change. `unit_id` and `nip` may be set to null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    unit_id: int | None = None
+    active: bool | None = None
+    full_name: FullName | None = None
+    nip: Nip | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Self:
+        for name in ("role", "active", "full_name"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: Password
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    username: str
+    full_name: str
+    nip: str | None
+    role: Role
+    unit: UnitPublic | None
+    active: bool
+    is_demo: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Me(BaseModel):
+    id: uuid.UUID
+    username: str
+    full_name: str
+    role: Role
+    unit: UnitPublic | None
+    scopes: list[str] = Field(description="The scopes of the token used for this call")
