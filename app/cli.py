@@ -1,0 +1,213 @@
+"""Command line: `trantib <command>` or `python -m app.cli <command>`.
+
+A command is one function decorated with `@command(...)`; it gets the parsed arguments and
+returns the exit status. Raise CommandError for a refusal the operator should read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OPENAPI_PATH = Path("openapi/openapi.json")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CommandError(Exception):
+    """A refusal: printed as one line on stderr, exit status 1."""
+
+
+@dataclass(frozen=True)
+class Argument:
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Argument:
+    """An argparse argument of a command, as `add_argument(*flags, **options)` takes it."""
+    return Argument(flags, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Handler
+    arguments: tuple[Argument, ...]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, *arguments: Argument) -> Callable[[Handler], Handler]:
+    """Register a subcommand."""
+
+    def register(run: Handler) -> Handler:
+        COMMANDS[name] = Command(name, help, run, arguments)
+        return run
+
+    return register
+
+
+# Imports of the application happen inside the commands: `trantib --help` stays fast and
+# works without a database or valid settings.
+
+
+@command("migrate", "Upgrade the database schema to the latest revision (alembic upgrade head)")
+def migrate(_args: argparse.Namespace) -> int:
+    from alembic import command as alembic_command
+    from alembic.config import Config
+
+    from app.core.config import get_settings
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["url"] = get_settings().database_url
+    alembic_command.upgrade(config, "head")
+    print("database is at the latest revision")
+    return 0
+
+
+@command(
+    "seed-demo",
+    "Add the demo users of every kecamatan (password: TRANTIB_DEMO_PASSWORD); not in production",
+    arg("--if-empty", action="store_true", help="do nothing when any user exists"),
+)
+def seed_demo(args: argparse.Namespace) -> int:
+    from sqlalchemy import func
+    from sqlmodel import Session, col, select
+
+    from app.core.config import get_settings
+    from app.core.db import get_engine
+    from app.units.models import Unit
+    from app.users import demo
+    from app.users.models import User
+
+    settings = get_settings()
+    if settings.is_production:
+        raise CommandError("seed-demo refuses to run in production")
+    with Session(get_engine()) as session:
+        if args.if_empty and session.exec(select(func.count()).select_from(User)).one():
+            print("users exist; no demo users added")
+            return 0
+        units = list(session.exec(select(Unit).order_by(col(Unit.id))))
+        names = [d.username for d in demo.demo_users(units)]
+        present = session.exec(select(User.username).where(col(User.username).in_(names))).all()
+        if present:
+            raise CommandError(
+                f"{len(present)} demo usernames already exist (e.g. {sorted(present)[0]}); "
+                "use --if-empty to skip quietly"
+            )
+        added = demo.seed_demo(session, settings.demo_password)
+        session.commit()
+    print(f"added {added} demo users")
+    return 0
+
+
+def _admin_password(given: str | None) -> str:
+    if given:
+        return given
+    from_env = os.environ.get("TRANTIB_ADMIN_PASSWORD")
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "no password: pass --password, set TRANTIB_ADMIN_PASSWORD or run in a terminal"
+        )
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise CommandError("the passwords differ")
+    return first
+
+
+@command(
+    "create-admin",
+    "Create an administrator account",
+    arg("--username", required=True),
+    arg("--full-name", required=True),
+    arg(
+        "--password",
+        help="visible to other local users; prefer TRANTIB_ADMIN_PASSWORD or the prompt",
+    ),
+)
+def create_admin(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from app.auth.roles import Role
+    from app.core.db import get_engine
+    from app.core.errors import AppError
+    from app.users import service
+    from app.users.schemas import UserCreate
+
+    password = _admin_password(args.password)
+    try:
+        data = UserCreate(
+            username=args.username, full_name=args.full_name, role=Role.admin, password=password
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise CommandError(reasons) from exc
+    with Session(get_engine()) as session:
+        try:
+            user = service.create_user(session, data)
+        except AppError as exc:
+            raise CommandError(exc.detail) from exc
+        session.commit()
+        print(f"created administrator {user.username} ({user.id})")
+    return 0
+
+
+@command(
+    "export-openapi",
+    "Write the OpenAPI document as sorted, indented JSON",
+    arg("path", nargs="?", type=Path, default=DEFAULT_OPENAPI_PATH, help="default: %(default)s"),
+)
+def export_openapi(args: argparse.Namespace) -> int:
+    from app.main import create_app
+
+    document = create_app().openapi()
+    path: Path = args.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trantib", description="Trantib SOP service: operations commands"
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    for cmd in COMMANDS.values():
+        sub = subparsers.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        for argument in cmd.arguments:
+            sub.add_argument(*argument.flags, **argument.options)
+        sub.set_defaults(run=cmd.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
