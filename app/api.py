@@ -2,8 +2,11 @@
 
 from fastapi import APIRouter
 
+from app.archive.router import router as archive_router
 from app.auth.router import router as auth_router
+from app.briefings.router import router as briefings_router
 from app.drafts.router import router as drafts_router
+from app.field_reports.router import router as field_reports_router
 from app.incidents.router import router as incidents_router
 from app.instructions.router import router as instructions_router
 from app.orders.router import router as orders_router
@@ -23,5 +26,8 @@ API_ROUTERS: list[APIRouter] = [
     instructions_router,
     drafts_router,
     verifications_router,
+    briefings_router,
+    field_reports_router,
+    archive_router,
     timing_router,
 ]

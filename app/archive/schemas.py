@@ -1,0 +1,121 @@
+"""Request and response bodies for archive records (step 11)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+from app.core.schemas import ActionBody
+
+DEFAULT_CLASSIFICATION = "300.1.2.1"  # Tata Operasional Polisi Pamong Praja (Permendagri 83/2022)
+
+
+class SecurityClass(StrEnum):
+    """Klasifikasi keamanan."""
+
+    biasa = "biasa"
+    terbatas = "terbatas"
+    rahasia = "rahasia"
+    sangat_rahasia = "sangat_rahasia"
+
+
+class ArchiveCreate(ActionBody):
+    classification_code: str = Field(
+        default=DEFAULT_CLASSIFICATION,
+        max_length=32,
+        pattern=r"^\d+(\.\d+)*$",
+        description="Kode klasifikasi arsip, e.g. 300.1.2.1 (Trantib operations) or 200.1.3.4 "
+        "(social conflict); the kecamatan's arsiparis decides",
+    )
+    retention_years: int = Field(ge=1, le=100, description="Retention (aktif + inaktif), years")
+    security_class: SecurityClass = SecurityClass.terbatas
+    note: str | None = Field(default=None, max_length=4000)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "classification_code": "300.1.2.1",
+                    "retention_years": 5,
+                    "security_class": "terbatas",
+                }
+            ]
+        }
+    }
+
+
+class ManifestEntry(BaseModel):
+    type: str = Field(
+        description="surat_perintah_walikota, instruction, draft_version, verification, "
+        "surat_perintah, briefing, field_report, attachment or laporan_pelaksanaan"
+    )
+    id: uuid.UUID
+    version: int | None = Field(default=None, description="Draft version number, if any")
+    sha256: str = Field(
+        description="Of the stored row (canonical JSON), or of the file's bytes for attachments"
+    )
+    record_sha256: str | None = Field(
+        default=None, description="Attachments: of the attachment's row (name, caption, type)"
+    )
+    title: str
+
+    @model_serializer(mode="wrap")
+    def _as_stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Absent rather than null, exactly as archived: clients can recompute manifest_sha256.
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k not in _OPTIONAL}
+
+
+_OPTIONAL = frozenset({"version", "record_sha256"})
+
+
+class ArchiveRecordSummary(BaseModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    unit_id: int
+    archive_number: str
+    classification_code: str
+    retention_years: int
+    security_class: SecurityClass
+    title: str
+    creator: str
+    period_start: datetime
+    period_end: datetime
+    manifest_sha256: str
+    recorded_at: datetime
+
+
+class ArchiveRecordPublic(ArchiveRecordSummary):
+    description: str
+    note: str | None
+    manifest: list[ManifestEntry]
+    created_by: uuid.UUID
+    occurred_at: datetime
+
+
+class ArchiveRecordPage(BaseModel):
+    items: list[ArchiveRecordSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class Mismatch(BaseModel):
+    type: str
+    id: uuid.UUID
+    part: str = Field(
+        default="content",
+        description="content (the row or file), record (an attachment's row), or manifest",
+    )
+    expected: str | None = Field(description="As archived; null for a document added since")
+    actual: str | None = Field(description="As stored now; null when it is gone")
+
+
+class VerifyResult(BaseModel):
+    valid: bool
+    checked: int = Field(description="Manifest entries checked")
+    mismatches: list[Mismatch]

@@ -1,0 +1,196 @@
+"""Step 8: field reports (Laporan Pelaksanaan Lapangan), early close, and attachments."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from app.auth.deps import Principal, require
+from app.auth.scopes import Scope
+from app.core.config import get_settings
+from app.core.db import SessionDep
+from app.core.http import ACTION, READ, IfMatch, parse_if_match, problems
+from app.field_reports import schemas, service, storage
+from app.field_reports.upload import MAGIC, receive_file
+from app.incidents.deps import IncidentDep
+
+router = APIRouter(tags=["field-reports"])
+
+ReadPrincipal = Annotated[Principal, require(Scope.field_reports_read)]
+
+
+@router.post(
+    "/incidents/{incident_id}/field-reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.FieldReportPublic,
+    operation_id="field_reports_create",
+    summary="Step 8: a briefed member submits the Laporan Pelaksanaan Lapangan",
+    description="One report per briefed member (a second one is 409). The step completes, and "
+    "the Danru's report drafting (step 9) starts, when every briefed member has reported.",
+    responses=ACTION,
+)
+def create_field_report(
+    incident_id: uuid.UUID,
+    body: schemas.FieldReportCreate,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.field_reports_write)],
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    report = service.create(session, principal, incident_id, body, parse_if_match(if_match))
+    response.headers["Location"] = f"/api/v1/field-reports/{report.id}"
+    return service.to_public(report)
+
+
+@router.get(
+    "/incidents/{incident_id}/field-reports",
+    response_model=list[schemas.FieldReportPublic],
+    operation_id="field_reports_list",
+    summary="The field reports of an incident, in the order they were recorded",
+    responses=READ,
+)
+def list_field_reports(
+    incident: IncidentDep, session: SessionDep, _principal: ReadPrincipal
+) -> list[dict[str, Any]]:
+    return [service.to_public(r) for r in service.list_for(session, incident)]
+
+
+@router.post(
+    "/incidents/{incident_id}/field-work/close",
+    response_model=schemas.FieldWorkClosed,
+    operation_id="field_work_close",
+    summary="Step 8: the Danru closes the field work before every member has reported",
+    description="Moves the incident to step 9 with a reason; the members who had not "
+    "reported are named in the answer and in the audit trail.",
+    responses=ACTION,
+)
+def close_field_work(
+    incident_id: uuid.UUID,
+    body: schemas.FieldWorkClose,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.field_work_close)],
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    return service.close_field_work(session, principal, incident_id, body, parse_if_match(if_match))
+
+
+@router.get(
+    "/field-reports/{report_id}",
+    response_model=schemas.FieldReportPublic,
+    operation_id="field_reports_get",
+    summary="A field report",
+    responses=READ,
+)
+def get_field_report(
+    report_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
+) -> dict[str, Any]:
+    return service.to_public(service.get_report(session, principal, report_id))
+
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A JPEG, PNG or PDF; the type is read from the "
+                            "file's first bytes",
+                        },
+                        "caption": {"type": "string", "maxLength": service.CAPTION_MAX},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/field-reports/{report_id}/attachments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.AttachmentPublic,
+    operation_id="attachments_create",
+    summary="Attach a photo or PDF to one's own field report",
+    description="Only the report's author, while the incident is active (409 once it is "
+    "closed or cancelled). JPEG, PNG and PDF are accepted by their magic bytes (415 "
+    "otherwise), up to the configured size (413). A report holds a configured number of "
+    "attachments; one more is 409 (`attachment-limit`). Not a step transition; the upload is "
+    "recorded in the incident's audit trail.",
+    responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
+    openapi_extra=_UPLOAD_BODY,
+)
+async def upload_attachment(
+    report_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.field_reports_write)],
+    response: Response,
+) -> Any:
+    await run_in_threadpool(service.check_attachable, session, principal, report_id)
+    # End the read transaction: on SQLite it holds the database lock, and the upload may be slow.
+    await run_in_threadpool(session.rollback)
+    received = await receive_file(
+        request,
+        max_bytes=get_settings().attachment_max_bytes,
+        temp_dir=storage.incoming_dir(),
+        text_fields=frozenset({"caption"}),
+    )
+    try:
+        attachment = await run_in_threadpool(
+            service.add_attachment, session, principal, report_id, received
+        )
+    finally:
+        received.discard()
+    response.headers["Location"] = f"/api/v1/attachments/{attachment.id}/content"
+    return attachment
+
+
+@router.get(
+    "/field-reports/{report_id}/attachments",
+    response_model=list[schemas.AttachmentPublic],
+    operation_id="attachments_list",
+    summary="The attachments of a field report",
+    responses=READ,
+)
+def list_attachments(report_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal) -> Any:
+    report = service.get_report(session, principal, report_id)
+    return service.list_attachments(session, report)
+
+
+@router.get(
+    "/attachments/{attachment_id}/content",
+    response_class=FileResponse,
+    operation_id="attachments_content",
+    summary="Download an attachment with its stored content type",
+    responses={
+        200: {
+            "description": "The file; the ETag is its SHA-256",
+            "content": {content_type: {} for _, content_type in MAGIC},
+        },
+        **problems(401, 403, 404),
+    },
+)
+def download_attachment(
+    attachment_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
+) -> FileResponse:
+    attachment = service.get_attachment(session, principal, attachment_id)
+    return FileResponse(
+        service.content_path(attachment),
+        media_type=attachment.content_type,
+        filename=attachment.filename,
+        headers={
+            "ETag": f'"{attachment.sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=0",
+        },
+    )
