@@ -187,6 +187,42 @@ def export_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "worker",
+    "Run the SLA escalation worker: record sla.at_risk / sla.breached events as steps run late",
+    arg("--once", action="store_true", help="one pass, then exit"),
+    arg(
+        "--interval",
+        type=float,
+        help="seconds between passes (default: TRANTIB_SLA_WORKER_INTERVAL_SECONDS)",
+    ),
+)
+def worker(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from app.core.config import get_settings
+    from app.timing import worker as escalation
+
+    if args.once:
+        report = escalation.run_once()
+        print(
+            f"recorded {report.at_risk} at-risk and {report.breached} breached events"
+            f" ({report.skipped} already recorded, {len(report.errors)} to retry)"
+        )
+        return 1 if report.errors else 0
+    interval = args.interval or get_settings().sla_worker_interval_seconds
+    if interval <= 0:
+        raise CommandError("--interval must be more than 0 seconds")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    escalation.run_forever(interval, stop)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trantib", description="Trantib SOP service: operations commands"
