@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from app.archive import schemas, service
+from app.archive.deps import ArchiveRecordDep
 from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
@@ -90,8 +91,8 @@ def list_archive_records(
     summary="An archive record with its manifest",
     responses=READ,
 )
-def get_archive_record(record_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal) -> Any:
-    return service.get(session, principal, record_id)
+def get_archive_record(record: ArchiveRecordDep) -> Any:
+    return record
 
 
 @router.post(
@@ -103,7 +104,5 @@ def get_archive_record(record_id: uuid.UUID, session: SessionDep, principal: Rea
     "`mismatches` names each document that changed, disappeared or was added since.",
     responses=READ,
 )
-def verify_archive_record(
-    record_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
-) -> dict[str, Any]:
-    return service.verify(session, service.get(session, principal, record_id))
+def verify_archive_record(record: ArchiveRecordDep, session: SessionDep) -> dict[str, Any]:
+    return service.verify(session, record)

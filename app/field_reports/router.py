@@ -15,6 +15,7 @@ from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match, problems
 from app.field_reports import schemas, service, storage
+from app.field_reports.deps import AttachmentDep, FieldReportDep
 from app.field_reports.upload import MAGIC, receive_file
 from app.incidents.deps import IncidentDep
 
@@ -85,10 +86,8 @@ def close_field_work(
     summary="A field report",
     responses=READ,
 )
-def get_field_report(
-    report_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
-) -> dict[str, Any]:
-    return service.to_public(service.get_report(session, principal, report_id))
+def get_field_report(report: FieldReportDep) -> dict[str, Any]:
+    return service.to_public(report)
 
 
 _UPLOAD_BODY = {
@@ -162,8 +161,7 @@ async def upload_attachment(
     summary="The attachments of a field report",
     responses=READ,
 )
-def list_attachments(report_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal) -> Any:
-    report = service.get_report(session, principal, report_id)
+def list_attachments(report: FieldReportDep, session: SessionDep) -> Any:
     return service.list_attachments(session, report)
 
 
@@ -180,10 +178,7 @@ def list_attachments(report_id: uuid.UUID, session: SessionDep, principal: ReadP
         **problems(401, 403, 404),
     },
 )
-def download_attachment(
-    attachment_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
-) -> FileResponse:
-    attachment = service.get_attachment(session, principal, attachment_id)
+def download_attachment(attachment: AttachmentDep) -> FileResponse:
     return FileResponse(
         service.content_path(attachment),
         media_type=attachment.content_type,

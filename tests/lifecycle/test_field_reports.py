@@ -8,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.requests import Request
 
 from app.core.config import get_settings
+from app.core.errors import AppError, PayloadTooLarge, UnsupportedMediaType
+from app.field_reports.upload import receive_file
 from app.outbox.models import OutboxEvent
 from tests.lifecycle.flow import Flow, field_report
 
@@ -532,3 +536,62 @@ class TestAttachments:
             f"/api/v1/attachments/{created['id']}/content", headers=flow.as_("camat")
         )
         problem(response, 500, "content-missing")
+
+
+class TestStreaming:
+    """The upload is refused while it arrives: the rest of the body is never read."""
+
+    HEAD = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+
+    def receive(self, chunks: list[bytes], tmp_path: Path, max_bytes: int) -> tuple[Any, int]:
+        consumed = 0
+        pending = iter(chunks)
+
+        async def receive() -> dict[str, Any]:
+            nonlocal consumed
+            chunk = next(pending, None)
+            if chunk is None:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            consumed += 1
+            return {"type": "http.request", "body": chunk, "more_body": True}
+
+        # No Content-Length: a chunked upload can only be judged as it streams.
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/",
+            "headers": [(b"content-type", b"multipart/form-data; boundary=b")],
+        }
+
+        async def run() -> Any:
+            try:
+                return await receive_file(
+                    Request(scope, receive), max_bytes=max_bytes, temp_dir=tmp_path
+                )
+            except AppError as exc:
+                return exc
+
+        return anyio.run(run), consumed
+
+    def test_stops_reading_once_the_limit_is_passed(self, tmp_path: Path) -> None:
+        chunks = [self.HEAD, JPEG[:1024]] + [bytes(1024)] * 100 + [b"\r\n--b--\r\n"]
+        result, consumed = self.receive(chunks, tmp_path, max_bytes=4096)
+        assert isinstance(result, PayloadTooLarge)
+        assert consumed <= 7 < len(chunks)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_stops_reading_at_wrong_magic_bytes(self, tmp_path: Path) -> None:
+        chunks = [self.HEAD, GIF] + [bytes(1024)] * 100 + [b"\r\n--b--\r\n"]
+        result, consumed = self.receive(chunks, tmp_path, max_bytes=1 << 20)
+        assert isinstance(result, UnsupportedMediaType)
+        assert consumed == 2
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_good_stream_is_kept_with_its_hash(self, tmp_path: Path) -> None:
+        chunks = [self.HEAD, PNG[:10], PNG[10:], b"\r\n--b--\r\n"]
+        result, _ = self.receive(chunks, tmp_path, max_bytes=1 << 20)
+        assert (result.content_type, result.size) == ("image/png", len(PNG))
+        assert result.sha256 == hashlib.sha256(PNG).hexdigest()
+        assert result.path.read_bytes() == PNG
+        result.discard()
+        assert list(tmp_path.iterdir()) == []
