@@ -173,9 +173,12 @@ def list_attachments(report: FieldReportDep, session: SessionDep) -> Any:
     responses={
         200: {
             "description": "The file; the ETag is its SHA-256",
-            "content": {content_type: {} for _, content_type in MAGIC},
+            "content": {
+                content_type: {"schema": {"type": "string", "format": "binary"}}
+                for _, content_type in MAGIC
+            },
         },
-        **problems(401, 403, 404),
+        **problems(401, 403, 404, 500),
     },
 )
 def download_attachment(attachment: AttachmentDep) -> FileResponse:
