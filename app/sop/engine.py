@@ -347,15 +347,23 @@ def perform(
     definition = load_definition(incident.sop_version)
     step = definition.step(incident.current_step or 1)
     now = clock.now()
-    run_started_at = None
+    run = None
     if incident.current_run_id is not None:
-        run_started_at = session.execute(
-            select(StepRun.started_at).where(StepRun.id == incident.current_run_id)  # type: ignore[arg-type]
-        ).scalar()
+        run = session.execute(
+            select(
+                StepRun.id,
+                StepRun.started_at,
+                StepRun.calendar,
+                StepRun.sla_seconds,
+                StepRun.step,
+                StepRun.attempt,
+            ).where(StepRun.id == incident.current_run_id)  # type: ignore[arg-type]
+        ).one()
+    run_started_at = run.started_at if run is not None else None
     when = check_occurred_at(occurred_at, now=now, not_before=run_started_at)
     ctx = Context(session, principal, incident, definition, step, rule, now, when, run_started_at)
     outcome = handler(ctx)
-    _apply(ctx, action, outcome, before=snapshot(incident))
+    _apply(ctx, action, outcome, before=snapshot(incident), run=run)
     return outcome
 
 
@@ -368,14 +376,11 @@ def _open_run(
     assignee: uuid.UUID | None,
 ) -> uuid.UUID:
     step = definition.step(number)
-    attempt = 1 + (
-        session.execute(
-            select(func.coalesce(func.max(StepRun.attempt), 0)).where(
-                StepRun.incident_id == incident.id,
-                StepRun.step == number,  # type: ignore[arg-type]
-            )
-        ).scalar()
-        or 0
+    # A correction loop reopens a step: its attempt is one more than the runs it already had.
+    attempt = (
+        select(func.coalesce(func.max(StepRun.attempt), 0) + 1)
+        .where(StepRun.incident_id == incident.id, StepRun.step == number)  # type: ignore[arg-type]
+        .scalar_subquery()
     )
     calendar = calendar_for(step.calendar)
     run_id = uuid.uuid4()
@@ -405,17 +410,13 @@ def open_first_run(session: Session, incident: Incident) -> uuid.UUID:
     return _open_run(session, incident, definition, 1, incident.reported_at, None)
 
 
-def _close_run(session: Session, run_id: uuid.UUID, completed_at: datetime) -> dict[str, Any]:
-    run = session.execute(
-        select(
-            StepRun.started_at, StepRun.calendar, StepRun.sla_seconds, StepRun.step, StepRun.attempt
-        ).where(StepRun.id == run_id)  # type: ignore[arg-type]
-    ).one()
+def _close_run(session: Session, run: Any, completed_at: datetime) -> dict[str, Any]:
+    """Complete a run: elapsed by its own calendar, on time or late against its SLA."""
     elapsed = calendar_for(run.calendar).elapsed_seconds(run.started_at, completed_at)
     status = RunStatus.on_time if elapsed <= run.sla_seconds else RunStatus.late
     session.execute(
         update(StepRun)
-        .where(StepRun.id == run_id)  # type: ignore[arg-type]
+        .where(StepRun.id == run.id)  # type: ignore[arg-type]
         .values(completed_at=completed_at, elapsed_seconds=elapsed, status=status)
     )
     return {
@@ -426,15 +427,25 @@ def _close_run(session: Session, run_id: uuid.UUID, completed_at: datetime) -> d
     }
 
 
-def _assignee_for(incident_values: dict[str, Any], incident: Incident, step: int) -> Any:
-    if step in (3,):
-        return incident_values.get("assigned_danru_id", incident.assigned_danru_id)
-    if step in (7, 9):
-        return incident_values.get("dispatched_danru_id", incident.dispatched_danru_id)
+# The incident column naming the user a step waits on, by the assignment its rules need.
+_ASSIGNEE_COLUMN = {
+    Assignment.instructed_danru: "assigned_danru_id",
+    Assignment.dispatched_danru: "dispatched_danru_id",
+}
+
+
+def _assignee_for(values: dict[str, Any], incident: Incident, step: int) -> Any:
+    for rules in RULES.values():
+        for rule in rules:
+            column = _ASSIGNEE_COLUMN.get(rule.assignment) if rule.assignment else None
+            if column and step in rule.steps:
+                return values.get(column, getattr(incident, column))
     return None
 
 
-def _apply(ctx: Context, action: Action, outcome: Outcome, *, before: dict[str, Any]) -> None:
+def _apply(
+    ctx: Context, action: Action, outcome: Outcome, *, before: dict[str, Any], run: Any
+) -> None:
     session, incident, now, when = ctx.session, ctx.incident, ctx.now, ctx.occurred_at
     values: dict[str, Any] = dict(outcome.incident)
     completed: dict[str, Any] | None = None
@@ -442,8 +453,8 @@ def _apply(ctx: Context, action: Action, outcome: Outcome, *, before: dict[str, 
     if outcome.stage is not Ellipsis:
         values["stage"] = outcome.stage
     if outcome.close or outcome.cancel:
-        if incident.current_run_id is not None and outcome.close:
-            completed = _close_run(session, incident.current_run_id, when)
+        if run is not None and outcome.close:
+            completed = _close_run(session, run, when)
         values.update(
             status=IncidentStatus.closed if outcome.close else IncidentStatus.cancelled,
             closed_at=now,
@@ -459,8 +470,8 @@ def _apply(ctx: Context, action: Action, outcome: Outcome, *, before: dict[str, 
     elif outcome.advance_to is not None or outcome.loop_back is not None:
         next_step = outcome.advance_to or outcome.loop_back
         assert next_step is not None
-        if incident.current_run_id is not None:
-            completed = _close_run(session, incident.current_run_id, when)
+        if run is not None:
+            completed = _close_run(session, run, when)
         values["current_step"] = next_step
         values["current_run_id"] = _open_run(
             session,
