@@ -19,6 +19,7 @@ from app.core.db import get_engine, make_engine
 from app.core.errors import install_error_handlers
 from app.core.security import KeyConfigError, check_key_config
 from app.health.router import router as health_router
+from app.idempotency.middleware import IdempotencyMiddleware
 
 
 class StartupRefused(RuntimeError):
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(_OneLineRefusal)
     if settings.cors_origins:
         app.add_middleware(

@@ -6,6 +6,7 @@ from app.auth.models import LoginFailure, RefreshToken, RevokedToken
 from app.core.counters import Counter
 from app.drafts.models import Draft, DraftVersion
 from app.field_reports.models import Attachment, FieldReport
+from app.idempotency.models import IdempotencyRecord
 from app.incidents.models import (
     Briefing,
     EscalationChange,
@@ -20,6 +21,7 @@ from app.timing.models import StepRun
 from app.units.models import Unit
 from app.users.models import User
 from app.verifications.models import Verification
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ArchiveRecord",
@@ -31,6 +33,7 @@ __all__ = [
     "DraftVersion",
     "EscalationChange",
     "FieldReport",
+    "IdempotencyRecord",
     "Incident",
     "IncidentAssignment",
     "Instruction",
@@ -44,4 +47,7 @@ __all__ = [
     "Unit",
     "User",
     "Verification",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

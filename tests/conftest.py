@@ -172,3 +172,22 @@ def user_id(engine: Engine) -> Callable[[str], str]:
             return str(session.exec(select(User.id).where(User.username == username)).one())
 
     return lookup
+
+
+@pytest.fixture
+def flow(client, auth, user_id):  # type: ignore[no-untyped-def]
+    """An incident in Kecamatan Ciledug driven over HTTP by its demo users."""
+    from tests.lifecycle.flow import Flow
+
+    return Flow(client, auth, user_id)
+
+
+@pytest.fixture
+def flow_for(client, auth, user_id):  # type: ignore[no-untyped-def]
+    """A Flow factory for any kecamatan slug."""
+    from tests.lifecycle.flow import Flow
+
+    def make(slug: str) -> Flow:
+        return Flow(client, auth, user_id, slug=slug)
+
+    return make

@@ -1,0 +1,250 @@
+"""Idempotency-Key for POST (as the IETF httpapi draft and Stripe do it).
+
+The same key from the same caller with the same body replays the first response (status, body
+and the headers a client relies on) and does nothing more; with another body it is refused with
+422; while the first request is still running a retry gets 409. Keys are kept 24 hours. Only
+answers below 500 are stored: after a server error the client may retry the work.
+
+The record is claimed in its own short transaction before the action runs, so two requests
+with one key can never both run the action. A request that dies between its action's commit
+and storing its answer leaves a stale claim; it is taken over after STALE_AFTER, and the step
+guards then refuse to repeat a step that already happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core import clock
+from app.core.config import get_settings
+from app.core.db import get_engine
+from app.core.errors import PROBLEM_JSON, TYPE_BASE
+from app.core.security import decode_access_token
+from app.idempotency.models import IdempotencyRecord
+
+HEADER = b"idempotency-key"
+TTL = timedelta(hours=24)
+STALE_AFTER = timedelta(minutes=5)
+MAX_KEY_LENGTH = 255
+REPLAYED_HEADERS = ("content-type", "location", "etag")
+
+
+def _problem(scope: Scope, status: int, kind: str, title: str, detail: str) -> tuple[int, bytes]:
+    body = {
+        "type": TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": scope.get("path"),
+    }
+    return status, json.dumps(body).encode()
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        key_raw = headers.get(HEADER)
+        caller = _caller(headers.get(b"authorization"))
+        if key_raw is None or caller is None:
+            await self.app(scope, receive, send)
+            return
+        key = key_raw.decode("latin-1").strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            await _send(
+                send,
+                *_problem(
+                    scope,
+                    400,
+                    "bad-idempotency-key",
+                    "Invalid Idempotency-Key",
+                    f"The key must be 1 to {MAX_KEY_LENGTH} characters",
+                ),
+            )
+            return
+        body, more = await _read_body(receive)
+        fingerprint = hashlib.sha256(
+            scope["method"].encode()
+            + b" "
+            + scope["path"].encode()
+            + b"?"
+            + scope.get("query_string", b"")
+            + b"\n"
+            + body
+        ).hexdigest()
+        decision = await run_in_threadpool(_claim, caller, key, fingerprint)
+        if isinstance(decision, IdempotencyRecord):
+            if decision.fingerprint != fingerprint:
+                await _send(
+                    send,
+                    *_problem(
+                        scope,
+                        422,
+                        "idempotency-key-reused",
+                        "Idempotency-Key reused",
+                        "This key was used with another request; use a new key for a new request",
+                    ),
+                )
+            elif decision.state != "done":
+                await _send(
+                    send,
+                    *_problem(
+                        scope,
+                        409,
+                        "idempotency-in-flight",
+                        "Request in flight",
+                        "A request with this key is still being processed; retry later",
+                    ),
+                )
+            else:
+                replay = [
+                    (k.encode(), str(v).encode()) for k, v in (decision.headers or {}).items()
+                ]
+                replay.append((b"idempotent-replayed", b"true"))
+                await _send(
+                    send, decision.status_code or 200, (decision.body or "").encode(), replay
+                )
+            return
+
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+
+        async def replay_receive() -> Message:
+            nonlocal body
+            if body is not None:
+                chunk, body = body, None
+                return {"type": "http.request", "body": chunk, "more_body": more}
+            return await receive()
+
+        async def capture_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                captured["body"].extend(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture_send)
+        finally:
+            await run_in_threadpool(_finish, caller, key, captured)
+
+
+def _caller(authorization: bytes | None) -> str | None:
+    """The token's subject, or None (the request then fails authentication anyway)."""
+    if not authorization or not authorization.lower().startswith(b"bearer "):
+        return None
+    try:
+        claims = decode_access_token(get_settings(), authorization[7:].decode("latin-1").strip())
+    except Exception:
+        return None
+    return ("client:" if claims.client else "user:") + claims.sub
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The whole body (the app's own size limit still applies to what follows)."""
+    chunks = bytearray()
+    limit = get_settings().max_body_bytes
+    while True:
+        message = await receive()
+        chunks.extend(message.get("body", b""))
+        if not message.get("more_body") or len(chunks) > limit:
+            return bytes(chunks), bool(message.get("more_body"))
+
+
+def _claim(caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Claim the key (None) or return the record that already holds it."""
+    now = clock.now()
+    with Session(get_engine()) as session:
+        session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.caller == caller,
+                IdempotencyRecord.key == key,  # type: ignore[arg-type]
+                IdempotencyRecord.expires_at < now,
+            )
+        )  # type: ignore[arg-type]
+        session.commit()
+        session.add(
+            IdempotencyRecord(
+                caller=caller,
+                key=key,
+                fingerprint=fingerprint,
+                state="in_flight",
+                created_at=now,
+                expires_at=now + TTL,
+            )
+        )
+        try:
+            session.commit()
+            return None
+        except IntegrityError:
+            session.rollback()
+        existing = session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.caller == caller, IdempotencyRecord.key == key
+            )  # type: ignore[arg-type]
+        ).scalar_one_or_none()
+        if existing is None:
+            return _claim(caller, key, fingerprint)
+        stale = existing.state == "in_flight" and existing.created_at < now - STALE_AFTER
+        if stale and existing.fingerprint == fingerprint:
+            taken = session.execute(
+                update(IdempotencyRecord)
+                .where(
+                    IdempotencyRecord.caller == caller,
+                    IdempotencyRecord.key == key,  # type: ignore[arg-type]
+                    IdempotencyRecord.created_at == existing.created_at,
+                )  # type: ignore[arg-type]
+                .values(created_at=now)
+            )
+            session.commit()
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                return None
+        return existing
+
+
+def _finish(caller: str, key: str, captured: dict[str, Any]) -> None:
+    where = (IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
+    with Session(get_engine()) as session:
+        if captured["status"] >= 500:
+            session.execute(delete(IdempotencyRecord).where(*where))  # type: ignore[arg-type]
+        else:
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in captured["headers"]
+                if k.decode("latin-1").lower() in REPLAYED_HEADERS
+            }
+            session.execute(
+                update(IdempotencyRecord)
+                .where(*where)
+                .values(  # type: ignore[arg-type]
+                    state="done",
+                    status_code=captured["status"],
+                    headers=headers,
+                    body=bytes(captured["body"]).decode("utf-8", "replace"),
+                )
+            )
+        session.commit()
+
+
+async def _send(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    if headers is None:
+        headers = [(b"content-type", PROBLEM_JSON.encode())]
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

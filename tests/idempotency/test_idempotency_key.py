@@ -1,0 +1,107 @@
+"""Idempotency-Key on POST: one effect, the first answer replayed, misuse refused."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.audit.models import AuditEvent
+from app.idempotency.models import IdempotencyRecord
+from app.incidents.models import Incident
+from tests.lifecycle.flow import INCIDENT, WALIKOTA_ORDER, Flow
+
+
+def count(engine, model) -> int:
+    with Session(engine) as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_same_key_same_body_replays_and_acts_once(flow: Flow, engine) -> None:
+    headers = {**flow.as_("kasi"), "Idempotency-Key": "create-1"}
+    first = flow.client.post("/api/v1/incidents", json=INCIDENT, headers=headers)
+    second = flow.client.post("/api/v1/incidents", json=INCIDENT, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.headers["Location"] == first.headers["Location"]
+    assert count(engine, Incident) == 1
+
+
+def test_step_action_retried_with_one_key_changes_the_incident_once(flow: Flow, engine) -> None:
+    flow.run_to(1)
+    url = f"/api/v1/incidents/{flow.incident_id}/orders"
+    headers = {**flow.as_("camat"), "Idempotency-Key": "order-1"}
+    events_before = count(engine, AuditEvent)
+    responses = [flow.client.post(url, json=WALIKOTA_ORDER, headers=headers) for _ in range(3)]
+    assert [r.status_code for r in responses] == [201, 201, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert count(engine, AuditEvent) == events_before + 1
+    assert flow.incident()["current_step"] == 2
+
+
+def test_same_key_other_body_is_422(flow: Flow) -> None:
+    headers = {**flow.as_("kasi"), "Idempotency-Key": "k"}
+    assert flow.client.post("/api/v1/incidents", json=INCIDENT, headers=headers).status_code == 201
+    other = flow.client.post(
+        "/api/v1/incidents", json={**INCIDENT, "title": "Lain"}, headers=headers
+    )
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert other.json()["type"].endswith("/idempotency-key-reused")
+
+
+def test_keys_are_scoped_to_the_caller(flow: Flow, engine) -> None:
+    for who in ("kasi", "camat"):
+        headers = {**flow.as_(who), "Idempotency-Key": "shared"}
+        assert (
+            flow.client.post("/api/v1/incidents", json=INCIDENT, headers=headers).status_code == 201
+        )
+    assert count(engine, Incident) == 2
+
+
+def test_refusals_are_replayed_but_server_errors_are_not_stored(flow: Flow, engine) -> None:
+    headers = {**flow.as_("danru"), "Idempotency-Key": "forbidden"}
+    first = flow.client.post("/api/v1/incidents", json=INCIDENT, headers=headers)
+    again = flow.client.post("/api/v1/incidents", json=INCIDENT, headers=headers)
+    assert first.status_code == again.status_code == 403
+    assert again.json() == first.json()
+
+
+def test_bad_key_is_400(flow: Flow) -> None:
+    headers = {**flow.as_("kasi"), "Idempotency-Key": "x" * 300}
+    response = flow.client.post("/api/v1/incidents", json=INCIDENT, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/bad-idempotency-key")
+
+
+def test_in_flight_same_request_is_409(flow: Flow, engine) -> None:
+    """Hold the claim as if the first request were still running, then retry it."""
+    import hashlib
+    import json as _json
+
+    from app.core import clock
+
+    body = _json.dumps(INCIDENT).encode()
+    fingerprint = hashlib.sha256(b"POST /api/v1/incidents?\n" + body).hexdigest()
+    caller = "user:" + flow.uid("kasi")
+    now = clock.now()
+    with Session(engine) as session:
+        session.add(
+            IdempotencyRecord(
+                caller=caller,
+                key="held",
+                fingerprint=fingerprint,
+                state="in_flight",
+                created_at=now,
+                expires_at=now.replace(year=now.year + 1),
+            )
+        )
+        session.commit()
+    response = flow.client.post(
+        "/api/v1/incidents",
+        content=body,
+        headers={**flow.as_("kasi"), "Idempotency-Key": "held", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("/idempotency-in-flight")
+    assert count(engine, Incident) == 0
