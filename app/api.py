@@ -15,6 +15,7 @@ from app.timing.router import router as timing_router
 from app.units.router import router as units_router
 from app.users.router import router as users_router
 from app.verifications.router import router as verifications_router
+from app.webhooks.router import router as webhooks_router
 
 API_ROUTERS: list[APIRouter] = [
     auth_router,
@@ -30,4 +31,5 @@ API_ROUTERS: list[APIRouter] = [
     field_reports_router,
     archive_router,
     timing_router,
+    webhooks_router,
 ]

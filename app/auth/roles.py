@@ -38,7 +38,9 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
          S.tasks_read, S.units_read}
     ),
     Role.pimpinan: frozenset({s for s in _READ if s is not S.tasks_read}),
-    Role.admin: frozenset({S.users_admin, S.units_read, S.calendar_admin, S.sla_read}),
+    Role.admin: frozenset(
+        {S.users_admin, S.units_read, S.calendar_admin, S.sla_read, S.webhooks_admin}
+    ),
 }
 
 

@@ -29,6 +29,7 @@ class Scope(StrEnum):
     units_read = "units:read"
     users_admin = "users:admin"
     calendar_admin = "calendar:admin"
+    webhooks_admin = "webhooks:admin"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -57,4 +58,5 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.units_read: "Read the kecamatan list",
     Scope.users_admin: "Administer users",
     Scope.calendar_admin: "Maintain the non-working-day calendar",
+    Scope.webhooks_admin: "Manage webhook subscriptions and replay deliveries",
 }

@@ -59,6 +59,19 @@ class Settings(BaseSettings):
     # Seconds between two passes of the SLA escalation worker (`trantib worker`).
     sla_worker_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
 
+    # Outgoing webhooks. Private and plain-http targets are for development and closed
+    # networks only: a subscription URL must not reach the service's own neighbourhood.
+    webhooks_allow_http: bool = False
+    webhooks_allow_private: bool = False
+    # Seconds between two delivery passes of `trantib worker`.
+    webhooks_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhooks_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhooks_backoff_base_seconds: float = Field(default=10.0, gt=0, le=3600)
+    webhooks_backoff_cap_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+    # After a secret rotation the old secret still signs (a second signature) this long.
+    webhooks_rotation_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
