@@ -189,7 +189,8 @@ def export_openapi(args: argparse.Namespace) -> int:
 
 @command(
     "worker",
-    "Run the SLA escalation worker: record sla.at_risk / sla.breached events as steps run late",
+    "Run the background worker: record sla.at_risk / sla.breached events as steps run late, "
+    "and deliver the outbox events to webhook subscribers",
     arg("--once", action="store_true", help="one pass, then exit"),
     arg(
         "--interval",
@@ -204,12 +205,18 @@ def worker(args: argparse.Namespace) -> int:
 
     from app.core.config import get_settings
     from app.timing import worker as escalation
+    from app.webhooks import delivery as webhooks
 
     if args.once:
         report = escalation.run_once()
         print(
             f"recorded {report.at_risk} at-risk and {report.breached} breached events"
             f" ({report.skipped} already recorded, {len(report.errors)} to retry)"
+        )
+        sent = webhooks.run_once()
+        print(
+            f"webhooks: {sent.events} events fanned out into {sent.deliveries_created} deliveries;"
+            f" {sent.delivered} delivered, {sent.failed} to retry, {sent.dead} dead"
         )
         return 1 if report.errors else 0
     interval = args.interval or get_settings().sla_worker_interval_seconds
@@ -219,7 +226,16 @@ def worker(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    # Webhooks get their own loop: a slow receiver must not delay the SLA events.
+    sender = threading.Thread(
+        target=webhooks.run_forever,
+        args=(get_settings().webhooks_interval_seconds, stop),
+        name="webhooks",
+        daemon=True,
+    )
+    sender.start()
     escalation.run_forever(interval, stop)
+    sender.join(timeout=get_settings().webhooks_timeout_seconds * 2)
     return 0
 
 
