@@ -18,6 +18,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import get_engine, make_engine
 from app.core.errors import install_error_handlers
 from app.core.security import KeyConfigError, check_key_config
+from app.docs import install_docs
 from app.health.router import router as health_router
 from app.idempotency.middleware import IdempotencyMiddleware
 
@@ -107,8 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Kota Tangerang SOP Penanganan Unjuk Rasa dan Kerusuhan Warga, step by step.",
         lifespan=lifespan,
+        # Served by install_docs from local files: FastAPI's own pages load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(_OneLineRefusal)
     if settings.cors_origins:

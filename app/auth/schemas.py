@@ -21,9 +21,20 @@ class TokenForm(BaseModel):
     client_id: str | None = None
     client_secret: str | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"grant_type": "password", "username": "camat.ciledug", "password": "********"}
+            ]
+        }
+    )
+
 
 class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"refresh_token": "mF_9.B5f-4.1JqM"}]},
+    )
 
     refresh_token: str = Field(min_length=1, max_length=256)
 

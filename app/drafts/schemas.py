@@ -100,9 +100,51 @@ class ReportDraftContent(RequestBody):
 class OrderDraftCreate(OrderDraftContent, ActionBody):
     kind: Literal["order"]
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "order",
+                    "plan": {
+                        "summary": "Pengamanan unjuk rasa warga di depan Kantor Kecamatan",
+                        "personnel_count": 20,
+                        "assembly_point": "Halaman Kantor Kecamatan Ciledug",
+                        "coordination": ["Polsek Ciledug", "Koramil Ciledug"],
+                    },
+                    "letter": {
+                        "dasar": ["Surat Perintah Walikota No. 300.1.2.1/123/Trantib/2026"],
+                        "kepada": [{"nama": "Andi Wijaya", "jabatan": "Danru Trantib"}],
+                        "untuk": ["Mengamankan jalannya unjuk rasa di depan Kantor Kecamatan"],
+                        "penandatangan": {"jabatan": "CAMAT CILEDUG", "nama": "Drs. H. Ahmad"},
+                    },
+                }
+            ]
+        }
+    }
+
 
 class ReportDraftCreate(ReportDraftContent, ActionBody):
     kind: Literal["report"]
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "report",
+                    "summary": "Unjuk rasa berlangsung tertib dan bubar pukul 12.00 WIB",
+                    "field_report_ids": ["0b7c5f0e-6a51-4a4e-9d8e-3f2f1c1d2e3f"],
+                    "chronology": [
+                        {
+                            "at": "2026-11-28T09:00:00+07:00",
+                            "description": "Massa berkumpul di depan Kantor Kecamatan",
+                            "escalation_level": "hijau",
+                        }
+                    ],
+                    "final_situation": "kondusif",
+                }
+            ]
+        }
+    }
 
 
 DraftCreate = Annotated[OrderDraftCreate | ReportDraftCreate, Field(discriminator="kind")]
@@ -120,9 +162,17 @@ class DraftUpdate(ActionBody):
     recommendations: str | None = None
     follow_up: str | None = None
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"summary": "Unjuk rasa berlangsung tertib dan bubar pukul 12.30 WIB"}]
+        }
+    }
+
 
 class SubmitBody(ActionBody):
-    pass
+    model_config = {
+        "json_schema_extra": {"examples": [{}, {"occurred_at": "2026-11-28T10:15:00+07:00"}]}
+    }
 
 
 class DraftVersionPublic(BaseModel):

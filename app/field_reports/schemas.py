@@ -153,6 +153,12 @@ class FieldReportPublic(BaseModel):
 class FieldWorkClose(ActionBody):
     reason: str = Field(min_length=5, max_length=2000)
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"reason": "Anggota ketiga ditarik untuk tugas lain; situasi kondusif"}]
+        }
+    }
+
 
 class FieldWorkClosed(BaseModel):
     incident_id: uuid.UUID

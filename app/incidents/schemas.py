@@ -99,9 +99,21 @@ class EscalationCreate(ActionBody):
     level: EscalationLevel
     note: str | None = Field(default=None, max_length=2000)
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"level": "kuning", "note": "Massa mulai mendorong pagar kantor"}]
+        }
+    }
+
 
 class CancelBody(ActionBody):
     reason: str = Field(min_length=5, max_length=2000)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"reason": "Rencana unjuk rasa dibatalkan oleh koordinator aksi"}]
+        }
+    }
 
 
 class UnitRef(BaseModel):

@@ -14,6 +14,17 @@ class InstructionCreate(ActionBody):
     danru_id: uuid.UUID = Field(description="An active danru of the same kecamatan")
     note: str | None = Field(default=None, max_length=4000)
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "danru_id": "5f1d8a52-3c1e-4b7a-9e0d-2a6b7c8d9e01",
+                    "note": "Siapkan rencana pengamanan dan draft Surat Perintah",
+                }
+            ]
+        }
+    }
+
 
 class InstructionPublic(BaseModel):
     id: uuid.UUID

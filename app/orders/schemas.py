@@ -53,6 +53,14 @@ class SuratPerintahCreate(ActionBody):
     draft_id: uuid.UUID
     issued_on: date | None = Field(default=None, description="Defaults to today (WIB)")
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"kind": "surat_perintah", "draft_id": "3c9e2b1a-7d4f-4e8a-b6c5-1f2e3d4c5b6a"}
+            ]
+        }
+    }
+
 
 OrderCreate = Annotated[WalikotaOrderCreate | SuratPerintahCreate, Field(discriminator="kind")]
 
@@ -62,6 +70,17 @@ class DispatchBody(ActionBody):
 
     danru_id: uuid.UUID
     note: str | None = Field(default=None, max_length=4000)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "danru_id": "5f1d8a52-3c1e-4b7a-9e0d-2a6b7c8d9e01",
+                    "note": "Laksanakan sesuai Surat Perintah",
+                }
+            ]
+        }
+    }
 
 
 class OrderPublic(BaseModel):

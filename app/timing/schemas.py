@@ -155,3 +155,15 @@ class CalendarDayPut(RequestBody):
         description="false: the date is not a working day; true: it is one, whatever the "
         "weekday or the national list says",
     )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "Cuti bersama Natal",
+                    "kind": "cuti_bersama",
+                    "source": "SKB 3 Menteri No. 1497 Tahun 2025",
+                }
+            ]
+        }
+    }

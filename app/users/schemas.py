@@ -54,7 +54,21 @@ Password = Annotated[
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "kasi.ciledug",
+                    "full_name": "Budi Santoso",
+                    "nip": "198001012005011001",
+                    "role": "kasi_trantib",
+                    "unit": "ciledug",
+                    "password": "ganti-kata-sandi-ini",
+                }
+            ]
+        },
+    )
 
     username: Username
     full_name: FullName
@@ -71,7 +85,10 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     """Only the fields sent change. `unit_id` and `nip` may be set to null."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"full_name": "Budi Santoso, S.H.", "active": True}]},
+    )
 
     role: Role | None = None
     unit_id: int | None = None
@@ -88,7 +105,9 @@ class UserUpdate(BaseModel):
 
 
 class PasswordReset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"password": "ganti-kata-sandi-ini"}]}
+    )
 
     password: Password
 

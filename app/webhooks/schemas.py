@@ -62,12 +62,26 @@ class SubscriptionCreate(RequestBody):
     )
     active: bool = True
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "url": "https://sistem.tangerangkota.go.id/hooks/trantib",
+                    "event_types": ["incident.created", "step.completed", "sla.breached"],
+                    "description": "Dashboard Pemkot",
+                }
+            ]
+        }
+    }
+
 
 class SubscriptionUpdate(RequestBody):
     url: WebhookUrl | None = None
     event_types: EventTypes | None = None
     description: Description | None = None
     active: bool | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{"active": False}]}}
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Self:

@@ -1,0 +1,310 @@
+"""Swagger UI and ReDoc served from this process, and the finishing of the OpenAPI document.
+
+City networks may be cut off from the internet, so the documentation pages load Swagger UI 5
+and ReDoc 2 from the files the `fastapi-offline` package ships instead of a CDN.
+
+The OpenAPI document is FastAPI's, finished in one place so that every route gets the same
+contract without repeating it: every error is problem+json (422 with the field errors), the
+400 for a body that is not JSON, 401/403 where a token or scopes are needed, the Idempotency-Key
+header on authenticated POSTs, and the client-credentials flow beside the password flow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.responses import HTMLResponse
+
+from app.core.errors import PROBLEM_JSON, TYPE_BASE, AppError, Problem
+from app.idempotency.middleware import MAX_KEY_LENGTH
+
+DOCS_URL = "/docs"
+REDOC_URL = "/redoc"
+OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
+ASSETS_URL = "/docs/assets"
+ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
+
+SCHEMAS = "#/components/schemas/"
+PROBLEM_REF = SCHEMAS + "Problem"
+VALIDATION_PROBLEM_REF = SCHEMAS + "ValidationProblem"
+# FastAPI's own 422 body; the handler in app.core.errors never sends it.
+FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+DESCRIPTION = """\
+Kota Tangerang's SOP *Penanganan Unjuk Rasa dan Kerusuhan Warga* as a workflow: each incident
+moves through the SOP's 11 steps, each action by the role, the kecamatan and at the step the SOP
+names, measured against the step's time standard.
+
+**Authentication**: OAuth2 bearer tokens from `POST /api/v1/auth/token` (form encoded):
+`grant_type=password` for staff; `grant_type=client_credentials` for city systems. Each
+operation lists the scopes it needs.
+
+**Errors** are RFC 9457 `application/problem+json` documents with a stable `type`; the
+`Problem` schema lists every type. A wrong role or scope is 403, another kecamatan's resource
+404, the wrong step 409, a stale `If-Match` 412, a body that is not JSON 400 and an invalid one
+422.
+
+**Retries**: send an `Idempotency-Key` header with a POST; a retry with the same key and body
+replays the first answer (`Idempotent-Replayed: true`) instead of acting twice.
+
+**Concurrency**: incidents and drafts carry an `ETag`; send it back as `If-Match` with an
+action and a stale one is refused with 412 instead of overwriting a newer change.
+"""
+
+SWAGGER_UI_PARAMETERS: dict[str, Any] = {
+    # Keeps the token across reloads of /docs; it lives in the browser's localStorage.
+    "persistAuthorization": True,
+    "displayRequestDuration": True,
+    "displayOperationId": True,
+    "filter": True,
+    "tryItOutEnabled": False,
+    # The spec validator badge would call an outside service.
+    "validatorUrl": None,
+}
+
+SWAGGER_UI_INIT_OAUTH: dict[str, Any] = {
+    "appName": "Trantib SOP service",
+    "scopeSeparator": " ",
+}
+
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed request: the body is not valid JSON (`malformed-json`)",
+    401: "No valid bearer token",
+    403: "The token lacks a scope this operation needs (`insufficient-scope`)",
+    409: "A request with the same Idempotency-Key is still being processed",
+    422: "The request body or parameters are not valid",
+}
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    loc: list[str] = Field(description="Where: body, query, path or header, then the field path")
+    field: str = Field(description="The dotted field path without the location")
+    message: str
+    type: str = Field(description="Pydantic's error type, e.g. missing or string_too_short")
+
+
+class ValidationProblem(Problem):
+    """A problem document for 422: `errors` lists the invalid fields when the body or
+    parameters did not validate."""
+
+    errors: list[FieldError] = Field(default=[])
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve /docs and /redoc from local assets and finish the OpenAPI document."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=root + OAUTH2_REDIRECT_URL,
+            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+            init_oauth=SWAGGER_UI_INIT_OAUTH,
+        )
+
+    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get(REDOC_URL, include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = finish_openapi(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def finish_openapi(document: dict[str, Any]) -> dict[str, Any]:
+    """Apply the conventions every operation shares to FastAPI's document (in place)."""
+    info = document.setdefault("info", {})
+    info.setdefault("description", DESCRIPTION)
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.update(_problem_schemas())
+    _add_client_credentials_flow(components.get("securitySchemes", {}))
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
+                _finish_operation(method, operation)
+    _drop_unused(document, FASTAPI_VALIDATION_SCHEMAS)
+    return document
+
+
+def _finish_operation(method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    security = operation.get("security") or []
+    scopes = [s for requirement in security for names in requirement.values() for s in names]
+    scopes += operation.get("x-required-scopes", [])
+    body_types = set(operation.get("requestBody", {}).get("content", {}))
+
+    if method == "post" and security:
+        _add_idempotency_key(operation)
+        # Another request with this key may be running, or the key be reused for another body.
+        _ensure(responses, 409)
+        _ensure(responses, 400, "Invalid Idempotency-Key, or the body is not valid JSON")
+    if "application/json" in body_types:
+        _ensure(responses, 400)
+    if operation.get("parameters") or body_types:
+        _ensure(responses, 422)
+    if security:
+        _ensure(responses, 401)
+    if scopes:
+        _ensure(responses, 403)
+
+    for code, response in responses.items():
+        if code.isdigit() and int(code) >= 400:
+            response["content"] = _problem_content(int(code), response.get("content", {}))
+
+
+def _ensure(responses: dict[str, Any], status: int, description: str | None = None) -> None:
+    responses.setdefault(str(status), {"description": description or _ERROR_DESCRIPTIONS[status]})
+
+
+def _problem_content(status: int, content: dict[str, Any]) -> dict[str, Any]:
+    """Errors are only ever problem+json; FastAPI's application/json twin is dropped."""
+    media = dict(content.get(PROBLEM_JSON, {}))
+    ref = media.get("schema", {}).get("$ref")
+    if ref is None or ref == PROBLEM_REF or ref.endswith("/HTTPValidationError"):
+        media["schema"] = {"$ref": VALIDATION_PROBLEM_REF if status == 422 else PROBLEM_REF}
+    return {PROBLEM_JSON: media}
+
+
+def _add_idempotency_key(operation: dict[str, Any]) -> None:
+    parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
+    if any(p.get("name", "").lower() == "idempotency-key" for p in parameters):
+        return
+    parameters.append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": (
+                "A unique key (e.g. a UUID) per intended action. A retry with the same key and "
+                "body returns the first answer with `Idempotent-Replayed: true` and does the "
+                "work once; the same key with another body is 422; while the first request "
+                "runs a retry gets 409. Keys are kept for 24 hours per caller."
+            ),
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        }
+    )
+
+
+def _add_client_credentials_flow(schemes: dict[str, Any]) -> None:
+    for scheme in schemes.values():
+        flows = scheme.get("flows", {}) if scheme.get("type") == "oauth2" else {}
+        password = flows.get("password")
+        if password is None or "clientCredentials" in flows:
+            continue
+        flows["clientCredentials"] = {
+            "tokenUrl": password["tokenUrl"],
+            "scopes": dict(password.get("scopes", {})),
+        }
+        scheme.setdefault(
+            "description",
+            "Bearer tokens from the token endpoint: the password flow for staff, the "
+            "client-credentials flow for city systems. Operations name the scopes they need.",
+        )
+
+
+def _problem_schemas() -> dict[str, Any]:
+    problem = Problem.model_json_schema(ref_template=SCHEMAS + "{model}")
+    problem["description"] = _problem_catalog()
+    validation = ValidationProblem.model_json_schema(ref_template=SCHEMAS + "{model}")
+    definitions = validation.pop("$defs", {})
+    return {"Problem": problem, "ValidationProblem": validation, **definitions}
+
+
+# Problems sent by handlers and middleware rather than raised as AppError subclasses.
+_HANDLER_PROBLEMS = [
+    (400, "malformed-json", "Malformed JSON body"),
+    (400, "bad-idempotency-key", "Invalid Idempotency-Key"),
+    (405, "method-not-allowed", "Method not allowed"),
+    (406, "not-acceptable", "Not acceptable"),
+    (409, "idempotency-in-flight", "Request in flight"),
+    (422, "idempotency-key-reused", "Idempotency-Key reused"),
+    (500, "internal-error", "Internal server error"),
+]
+
+
+@cache
+def _problem_catalog() -> str:
+    """Every problem `type` the service can send, read from the AppError classes."""
+    _import_app_modules()
+    found: dict[tuple[int, str], set[str]] = {}
+    for status, kind, title in _HANDLER_PROBLEMS:
+        found.setdefault((status, kind), set()).add(title)
+    pending: list[type[AppError]] = [AppError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("app."):
+            found.setdefault((cls.status, cls.kind), set()).add(cls.title)
+    rows = "\n".join(
+        f"| {status} | `{kind}` | {' / '.join(sorted(titles))} |"
+        for (status, kind), titles in sorted(found.items())
+    )
+    return (
+        "An RFC 9457 problem document. `type` is stable: "
+        f"`{TYPE_BASE}<kind>` with one of these kinds; clients branch on it, not on `title` "
+        "or `detail`. Some problems add members (e.g. `current_version` on 412, "
+        "`required_scopes` on 403).\n\n"
+        "| status | kind | title |\n|---|---|---|\n" + rows
+    )
+
+
+def _import_app_modules() -> None:
+    # Problem classes live beside the services that raise them; import them all so the
+    # catalog does not depend on which modules happen to be loaded.
+    import app
+
+    for module in pkgutil.walk_packages(app.__path__, "app."):
+        if module.name != "app.__main__":
+            importlib.import_module(module.name)
+
+
+def _drop_unused(document: dict[str, Any], names: tuple[str, ...]) -> None:
+    schemas = document.get("components", {}).get("schemas", {})
+    changed = True
+    while changed:
+        changed = False
+        for name in names:
+            if name in schemas:
+                rest = {k: v for k, v in schemas.items() if k != name}
+                others = json.dumps({**document, "components": {"schemas": rest}})
+                if f'"{SCHEMAS}{name}"' not in others:
+                    del schemas[name]
+                    changed = True

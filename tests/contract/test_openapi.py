@@ -1,0 +1,272 @@
+"""The OpenAPI contract: the committed document is what the app serves, and every operation
+follows the shared conventions clients rely on."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from app.core.errors import PROBLEM_JSON, TYPE_BASE
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "openapi" / "openapi.json"
+METHODS = ("get", "put", "post", "delete", "patch")
+PUBLIC = {
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/refresh"),
+}
+# Any valid token will do: they act on, or show, the caller's own account or the SOP.
+IDENTITY_ONLY = {"auth_logout", "users_me", "sop_get"}
+OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+DOC_URI = "urn:trantib:openapi"
+
+
+@pytest.fixture(scope="module")
+def document(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    # A copy: the app caches its document, and tests must not change it for others.
+    return json.loads(json.dumps(app.openapi()))
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in sorted(document["paths"].items()):
+        for method in METHODS:
+            if method in item:
+                yield method, path, item[method]
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _differences(old: Any, new: Any, where: str = "") -> Iterator[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys()):
+            if key not in new:
+                yield f"{where}/{key}: removed"
+            elif key not in old:
+                yield f"{where}/{key}: added"
+            else:
+                yield from _differences(old[key], new[key], f"{where}/{key}")
+    elif old != new:
+        yield f"{where}: changed"
+
+
+def test_committed_document_is_what_the_app_serves(document):
+    assert COMMITTED.exists(), "openapi/openapi.json is missing: run `make openapi`"
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    if committed != document:
+        diff = list(_differences(committed, document))
+        shown = "\n  ".join(diff[:15]) + ("\n  ..." if len(diff) > 15 else "")
+        pytest.fail(
+            "openapi/openapi.json differs from the app's schema; run `make openapi` and commit "
+            f"it ({len(diff)} differences):\n  {shown}"
+        )
+
+
+def test_committed_document_is_sorted_pretty_json():
+    text = COMMITTED.read_text(encoding="utf-8")
+    expected = json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert text == expected, "openapi/openapi.json is not in export format; run `make openapi`"
+
+
+def test_document_is_valid_openapi(document):
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_operation_ids_are_unique_resource_verb(document):
+    ids = [op.get("operationId", "") for _, _, op in operations(document)]
+    bad = [i for i in ids if not OPERATION_ID.match(i)]
+    assert not bad, f"operationId must be resource_verb (snake case): {bad}"
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert not duplicates, f"duplicate operationIds: {duplicates}"
+
+
+def test_every_operation_has_a_tag_and_a_summary(document):
+    missing = [
+        f"{method.upper()} {path}"
+        for method, path, op in operations(document)
+        if not op.get("tags") or not op.get("summary", "").strip()
+    ]
+    assert not missing, f"operations without tags or summary: {missing}"
+
+
+def test_public_operations_are_exactly_the_expected_ones(document):
+    public = {(m, p) for m, p, op in operations(document) if not op.get("security")}
+    assert public == PUBLIC
+
+
+def test_secured_operations_declare_their_scopes(document):
+    schemes = document["components"]["securitySchemes"]
+    known_scopes = set(schemes["OAuth2PasswordBearer"]["flows"]["password"]["scopes"])
+    problems = []
+    for method, path, op in operations(document):
+        if (method, path) in PUBLIC:
+            continue
+        where = f"{method.upper()} {path}"
+        requirements = op["security"]
+        if any(set(r) != {"OAuth2PasswordBearer"} for r in requirements):
+            problems.append(f"{where}: security must name OAuth2PasswordBearer")
+            continue
+        scopes = [s for r in requirements for s in r["OAuth2PasswordBearer"]]
+        # The scope of these depends on the body (e.g. the order's kind): listed separately.
+        scopes += op.get("x-required-scopes", [])
+        if not scopes and op["operationId"] not in IDENTITY_ONLY:
+            problems.append(f"{where}: no scopes declared")
+        unknown = set(scopes) - known_scopes
+        if unknown:
+            problems.append(f"{where}: unknown scopes {sorted(unknown)}")
+        if "401" not in op["responses"]:
+            problems.append(f"{where}: 401 not documented")
+        if scopes and "403" not in op["responses"]:
+            problems.append(f"{where}: 403 not documented")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_error_response_is_problem_json(document):
+    problems = []
+    for method, path, op in operations(document):
+        for code, response in op["responses"].items():
+            if int(code) < 400:
+                continue
+            content = response.get("content", {})
+            if list(content) != [PROBLEM_JSON]:
+                problems.append(f"{method.upper()} {path} {code}: content {sorted(content)}")
+                continue
+            schema = resolve(document, content[PROBLEM_JSON]["schema"])
+            if not {"type", "title", "status"} <= set(schema.get("required", [])):
+                problems.append(f"{method.upper()} {path} {code}: not a Problem schema")
+    assert not problems, "\n".join(problems)
+
+
+def test_bad_requests_are_documented_where_they_can_happen(document):
+    problems = []
+    for method, path, op in operations(document):
+        where = f"{method.upper()} {path}"
+        body = op.get("requestBody", {}).get("content", {})
+        if (op.get("parameters") or body) and "422" not in op["responses"]:
+            problems.append(f"{where}: has parameters or a body but no 422")
+        if "application/json" in body and "400" not in op["responses"]:
+            problems.append(f"{where}: takes JSON but documents no 400 (malformed JSON)")
+        if "422" in op["responses"]:
+            ref = op["responses"]["422"]["content"][PROBLEM_JSON]["schema"].get("$ref", "")
+            if not ref.endswith("/ValidationProblem"):
+                problems.append(f"{where}: 422 is not a ValidationProblem")
+    assert not problems, "\n".join(problems)
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_authenticated_posts_take_an_idempotency_key(document):
+    missing = [
+        path
+        for method, path, op in operations(document)
+        if method == "post"
+        and op.get("security")
+        and not any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
+    ]
+    assert not missing, f"POSTs without the Idempotency-Key header: {missing}"
+
+
+def _body_variants(
+    document: dict[str, Any], media: dict[str, Any]
+) -> list[tuple[str | None, dict[str, Any]]]:
+    """(component name or None, schema) of each shape a request body may take."""
+    schema = media["schema"]
+    variants = schema.get("oneOf") or schema.get("anyOf") or [schema]
+    return [
+        (v["$ref"].rsplit("/", 1)[1] if "$ref" in v else None, resolve(document, v))
+        for v in variants
+        if v.get("type") != "null"
+    ]
+
+
+def test_request_bodies_have_valid_examples(document):
+    registry = Registry().with_resource(
+        DOC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    problems = []
+    for method, path, op in operations(document):
+        if method not in ("post", "patch", "put"):
+            continue
+        for media_type, media in op.get("requestBody", {}).get("content", {}).items():
+            # A file upload's example would be bytes; its fields are described instead.
+            if media_type == "multipart/form-data":
+                continue
+            where = f"{method.upper()} {path} ({media_type})"
+            has_media_examples = "example" in media or bool(media.get("examples"))
+            for name, variant in _body_variants(document, media):
+                if variant.get("type") != "object":
+                    continue
+                examples = variant.get("examples", [])
+                if not examples and not has_media_examples:
+                    problems.append(f"{where}: no example for {name or 'the body'}")
+                if name is None:
+                    continue
+                ref = {"$ref": f"{DOC_URI}#/components/schemas/{name}"}
+                validator = OAS31Validator(ref, registry=registry)
+                for example in examples:
+                    for error in validator.iter_errors(example):
+                        problems.append(f"{where}: {name} example does not fit: {error.message}")
+    assert not problems, "\n".join(problems)
+
+
+def test_password_and_client_credentials_flows_share_the_token_url(document):
+    flows = document["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+    assert flows["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert flows["clientCredentials"]["tokenUrl"] == "/api/v1/auth/token"
+    assert flows["clientCredentials"]["scopes"] == flows["password"]["scopes"]
+
+
+def test_problem_schema_lists_the_problem_types(document):
+    description = document["components"]["schemas"]["Problem"]["description"]
+    for kind in ("wrong-step", "insufficient-scope", "malformed-json", "validation-error"):
+        assert f"`{kind}`" in description
+
+
+class TestDocumentedErrorsAreWhatTheServerSends:
+    """The shared error responses are documented centrally; check the server really sends them."""
+
+    def validator(self, document: dict[str, Any], name: str) -> OAS31Validator:
+        registry = Registry().with_resource(
+            DOC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+        )
+        return OAS31Validator({"$ref": f"{DOC_URI}#/components/schemas/{name}"}, registry=registry)
+
+    def test_malformed_json_is_400_problem(self, client, auth, document):
+        response = client.post(
+            "/api/v1/incidents",
+            content=b'{"title": ',
+            headers={**auth("camat.ciledug"), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400
+        assert response.headers["content-type"] == PROBLEM_JSON
+        assert response.json()["type"] == TYPE_BASE + "malformed-json"
+        self.validator(document, "Problem").validate(response.json())
+
+    def test_invalid_body_is_422_validation_problem(self, client, auth, document):
+        response = client.post("/api/v1/incidents", json={}, headers=auth("camat.ciledug"))
+        assert response.status_code == 422
+        assert response.headers["content-type"] == PROBLEM_JSON
+        body = response.json()
+        assert body["type"] == TYPE_BASE + "validation-error"
+        assert body["errors"]
+        self.validator(document, "ValidationProblem").validate(body)
+
+    def test_missing_token_is_401_problem(self, client, document):
+        response = client.get("/api/v1/tasks")
+        assert response.status_code == 401
+        assert response.headers["content-type"] == PROBLEM_JSON
+        self.validator(document, "Problem").validate(response.json())
