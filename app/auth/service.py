@@ -59,7 +59,8 @@ class InvalidRefreshToken(Unauthorized):
 @dataclass(frozen=True)
 class IssuedTokens:
     access_token: str
-    refresh_token: str
+    # None for grants without one (client_credentials: the client can simply ask again).
+    refresh_token: str | None
     expires_in: int
     scope: str
 
@@ -189,11 +190,15 @@ def authenticate(session: Session, username: str, password: str) -> User:
     user = None
     if len(username) <= USERNAME_MAX:
         user = session.exec(select(User).where(col(User.username) == username)).first()
+    stored_hash, active = (user.password_hash, user.active) if user else (None, False)
+    # Nothing is written yet: end the transaction before the deliberately slow hash check, so
+    # it holds no lock (SQLite's write lock) nor pooled connection while argon2 runs.
+    session.rollback()
     if len(password) > PASSWORD_MAX:
         verify_password(password[:PASSWORD_MAX], None)
     elif user is None:
         verify_password(password, None)
-    elif verify_password(password, user.password_hash) and user.active:
+    elif verify_password(password, stored_hash) and active:
         return user
     raise InvalidCredentials("Invalid username or password", error="invalid_grant")
 
