@@ -17,6 +17,7 @@ PYTEST_ARGS ?=
 LINT_PATHS := app tests
 
 .PHONY: help .venv venv run test test-pg lint format typecheck openapi migrate worker clean
+.PHONY: openapi-check ts-check browser-test
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -56,6 +57,22 @@ typecheck: $(STAMP) ## mypy
 
 openapi: $(STAMP) ## Export the OpenAPI document to openapi/openapi.json
 	$(BIN)/python -m app.cli export-openapi openapi/openapi.json
+
+openapi-check: $(STAMP) ## Check openapi/openapi.json is current and follows the API conventions
+	$(BIN)/pytest tests/contract
+
+EXAMPLES := openapi/examples
+# npm ci again only when the lock file changes; node_modules stays out of git.
+$(EXAMPLES)/node_modules/.installed: $(EXAMPLES)/package.json $(EXAMPLES)/package-lock.json
+	cd $(EXAMPLES) && npm ci --no-audit --no-fund
+	@touch $@
+
+ts-check: $(EXAMPLES)/node_modules/.installed ## Generate TypeScript types from openapi.json, typecheck the example client
+	cd $(EXAMPLES) && npx --no-install openapi-typescript ../openapi.json -o schema.d.ts
+	cd $(EXAMPLES) && npx --no-install tsc --noEmit
+
+browser-test: $(STAMP) ## Log in and try an operation in Swagger UI, in headless Chromium
+	TRANTIB_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
 
 migrate: $(STAMP) ## Upgrade the database in TRANTIB_DATABASE_URL to head
 	$(BIN)/python -m app.cli migrate

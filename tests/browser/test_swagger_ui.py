@@ -1,0 +1,166 @@
+"""Swagger UI as a person uses it: log in with the password flow, then try an operation.
+
+Runs a real uvicorn on a migrated SQLite database with the demo users, and Debian's Chromium
+driven by Playwright. Skipped when Chromium is not installed, unless TRANTIB_REQUIRE_BROWSER=1
+(`make browser-test`, CI), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "trantib-browser-test"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    reason = "Chromium is not installed (apt-get install -y chromium chromium-driver)"
+    if os.environ.get("TRANTIB_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + "; TRANTIB_REQUIRE_BROWSER=1 needs it")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    # The test run's own TRANTIB_* settings point at the suite's database; this server has its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANTIB_")}
+    env.update(
+        TRANTIB_ENVIRONMENT="development",
+        TRANTIB_DATABASE_URL=f"sqlite:///{tmp_path / 'browser.db'}",
+        TRANTIB_DEMO_PASSWORD=PASSWORD,
+        TRANTIB_ATTACHMENTS_DIR=str(tmp_path / "attachments"),
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp_path = tmp_path_factory.mktemp("browser")
+    env = _env(tmp_path)
+    for command in (["migrate"], ["seed-demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "uvicorn.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+        + ["--port", str(port), "--no-access-log"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("uvicorn did not start: " + (tmp_path / "uvicorn.log").read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_log_in_with_the_password_flow_and_try_users_me(server, tmp_path):
+    chromium = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    outside: list[str] = []
+    with sync_playwright() as playwright:
+        # A fresh profile (--user-data-dir), so no stored authorization carries over.
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on(
+                "request",
+                lambda request: (
+                    None
+                    if request.url.startswith((server, "data:", "blob:"))
+                    else outside.append(request.url)
+                ),
+            )
+            page.goto(server + "/docs")
+
+            page.locator(".auth-wrapper button.authorize").click()
+            dialog = page.locator(".dialog-ux .modal-ux")
+            password_flow = dialog.locator(".auth-container").filter(has_text="Flow: password")
+            password_flow.locator("input#oauth_username").fill("camat.ciledug")
+            password_flow.locator("input#oauth_password").fill(PASSWORD)
+            password_flow.locator("button.authorize").click()
+            # Swagger UI swaps Authorize for Logout once the token endpoint answered 200.
+            logout = password_flow.locator("button", has_text="Logout")
+            expect(logout).to_be_visible(timeout=TIMEOUT_MS)
+            password_flow.locator("button.btn-done").click()
+
+            operation = page.locator("#operations-users-users_me")
+            operation.locator(".opblock-summary").click()
+            operation.locator("button.try-out__btn").click()
+            operation.locator("button.execute").click()
+
+            response = operation.locator(".live-responses-table tr.response")
+            expect(response.locator(".response-col_status")).to_have_text("200", timeout=TIMEOUT_MS)
+            body = response.locator(".response-col_description")
+            expect(body).to_contain_text('"role": "camat"', timeout=TIMEOUT_MS)
+            expect(body).to_contain_text('"username": "camat.ciledug"', timeout=TIMEOUT_MS)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "swagger-ui.png"))
+            raise
+        finally:
+            browser.close()
+    assert not outside, f"the page reached outside this server: {outside}"

@@ -1,0 +1,69 @@
+"""Swagger UI and ReDoc work without the internet: every asset they load is served here."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
+URL_IN_SCRIPT = re.compile(r"""["'](?:https?:)?//[^"']+["']""")
+
+
+def local_assets(html: str) -> list[str]:
+    return ASSET.findall(html)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_pages_load_only_local_assets(client, page):
+    response = client.get(page)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert not URL_IN_SCRIPT.findall(html), "the page refers to another host"
+    assets = local_assets(html)
+    assert assets, "no assets found in the page"
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        assert len(served.content) > 1000, asset
+
+
+def test_swagger_ui_is_version_5(client):
+    html = client.get("/docs").text
+    script = next(a for a in local_assets(html) if a.endswith("swagger-ui-bundle.js"))
+    bundle = client.get(script).text
+    # Swagger UI 4 cannot render OpenAPI 3.1 documents.
+    version = re.search(r'PACKAGE_VERSION:"(\d+)\.', bundle)
+    assert version is not None and int(version.group(1)) >= 5
+
+
+def test_redoc_is_version_2(client):
+    html = client.get("/redoc").text
+    script = next(a for a in local_assets(html) if a.endswith("redoc.standalone.js"))
+    assert re.search(r'"2\.\d+\.\d+"', client.get(script).text)
+
+
+def test_swagger_ui_is_set_up_for_the_password_flow(client, app):
+    html = client.get("/docs").text
+    assert "ui.initOAuth(" in html
+    assert '"persistAuthorization": true' in html
+    assert "oauth2RedirectUrl: window.location.origin + '/docs/oauth2-redirect'" in html
+    assert client.get("/docs/oauth2-redirect").status_code == 200
+    spec_url = re.search(r"url: '([^']+)'", html)
+    assert spec_url is not None
+    served = client.get(spec_url.group(1))
+    assert served.status_code == 200
+    flows = served.json()["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+    assert flows["password"]["tokenUrl"] == "/api/v1/auth/token"
+
+
+def test_openapi_served_equals_the_app_document(client, app):
+    assert client.get("/openapi.json").json() == json.loads(json.dumps(app.openapi()))
+
+
+def test_docs_routes_stay_out_of_the_document(app):
+    paths = app.openapi()["paths"]
+    assert not [p for p in paths if p.startswith(("/docs", "/redoc"))]
