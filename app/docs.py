@@ -76,6 +76,22 @@ SWAGGER_UI_PARAMETERS: dict[str, Any] = {
     "validatorUrl": None,
 }
 
+# The pages may load nothing from another host (ReDoc would fetch its vendor's logo); inline
+# scripts and styles are how Swagger UI starts and how ReDoc styles itself, and ReDoc runs
+# its search in a blob: worker.
+DOCS_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
 SWAGGER_UI_INIT_OAUTH: dict[str, Any] = {
     "appName": "Trantib SOP service",
     "scopeSeparator": " ",
@@ -114,7 +130,7 @@ def install_docs(app: FastAPI) -> None:
     @app.get(DOCS_URL, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=root + openapi_url,
             title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=root + OAUTH2_REDIRECT_URL,
@@ -124,21 +140,23 @@ def install_docs(app: FastAPI) -> None:
             swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
             init_oauth=SWAGGER_UI_INIT_OAUTH,
         )
+        return _local_only(page)
 
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        return _local_only(get_swagger_ui_oauth2_redirect_html())
 
     @app.get(REDOC_URL, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=root + openapi_url,
             title=f"{app.title} - ReDoc",
             redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
             with_google_fonts=False,
         )
+        return _local_only(page)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -146,6 +164,11 @@ def install_docs(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _local_only(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_CSP
+    return page
 
 
 def finish_openapi(document: dict[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -111,56 +116,97 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def test_log_in_with_the_password_flow_and_try_users_me(server, tmp_path):
-    chromium = _chromium()
-    from playwright.sync_api import expect, sync_playwright
+@dataclass
+class Browsing:
+    page: Page
+    requested: list[str]
+    blocked: list[str]
 
-    outside: list[str] = []
+    @property
+    def outside(self) -> list[str]:
+        """Requests to another host that the page's Content-Security-Policy did not stop."""
+        return [url for url in self.requested if url not in self.blocked]
+
+
+@pytest.fixture
+def browsing(server: str, tmp_path: Path) -> Iterator[Browsing]:
+    """A page in a fresh Chromium profile; every request leaving this server is recorded."""
+    chromium = _chromium()
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         # A fresh profile (--user-data-dir), so no stored authorization carries over.
-        browser = playwright.chromium.launch_persistent_context(
+        context = playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
             executable_path=chromium,
             headless=True,
             args=CHROMIUM_ARGS,
         )
         try:
-            page = browser.new_page()
+            page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
+            seen = Browsing(page, [], [])
+
+            def elsewhere(url: str) -> bool:
+                return not url.startswith((server, "data:", "blob:"))
+
             page.on(
                 "request",
                 lambda request: (
-                    None
-                    if request.url.startswith((server, "data:", "blob:"))
-                    else outside.append(request.url)
+                    seen.requested.append(request.url) if elsewhere(request.url) else None
                 ),
             )
-            page.goto(server + "/docs")
-
-            page.locator(".auth-wrapper button.authorize").click()
-            dialog = page.locator(".dialog-ux .modal-ux")
-            password_flow = dialog.locator(".auth-container").filter(has_text="Flow: password")
-            password_flow.locator("input#oauth_username").fill("camat.ciledug")
-            password_flow.locator("input#oauth_password").fill(PASSWORD)
-            password_flow.locator("button.authorize").click()
-            # Swagger UI swaps Authorize for Logout once the token endpoint answered 200.
-            logout = password_flow.locator("button", has_text="Logout")
-            expect(logout).to_be_visible(timeout=TIMEOUT_MS)
-            password_flow.locator("button.btn-done").click()
-
-            operation = page.locator("#operations-users-users_me")
-            operation.locator(".opblock-summary").click()
-            operation.locator("button.try-out__btn").click()
-            operation.locator("button.execute").click()
-
-            response = operation.locator(".live-responses-table tr.response")
-            expect(response.locator(".response-col_status")).to_have_text("200", timeout=TIMEOUT_MS)
-            body = response.locator(".response-col_description")
-            expect(body).to_contain_text('"role": "camat"', timeout=TIMEOUT_MS)
-            expect(body).to_contain_text('"username": "camat.ciledug"', timeout=TIMEOUT_MS)
-        except Exception:
-            page.screenshot(path=str(tmp_path / "swagger-ui.png"))
-            raise
+            # ReDoc always asks for its vendor's logo; the CSP of /redoc stops it unsent.
+            page.on(
+                "requestfailed",
+                lambda request: (
+                    seen.blocked.append(request.url) if request.failure == "csp" else None
+                ),
+            )
+            try:
+                yield seen
+            except BaseException:
+                page.screenshot(path=str(tmp_path / "page.png"))
+                raise
         finally:
-            browser.close()
-    assert not outside, f"the page reached outside this server: {outside}"
+            context.close()
+
+
+def test_log_in_with_the_password_flow_and_try_users_me(server, browsing):
+    from playwright.sync_api import expect
+
+    page = browsing.page
+    page.goto(server + "/docs")
+
+    page.locator(".auth-wrapper button.authorize").click()
+    dialog = page.locator(".dialog-ux .modal-ux")
+    password_flow = dialog.locator(".auth-container").filter(has_text="Flow: password")
+    password_flow.locator("input#oauth_username").fill("camat.ciledug")
+    password_flow.locator("input#oauth_password").fill(PASSWORD)
+    password_flow.locator("button.authorize").click()
+    # Swagger UI swaps Authorize for Logout once the token endpoint answered 200.
+    expect(password_flow.locator("button", has_text="Logout")).to_be_visible(timeout=TIMEOUT_MS)
+    password_flow.locator("button.btn-done").click()
+
+    operation = page.locator("#operations-users-users_me")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("button.execute").click()
+
+    response = operation.locator(".live-responses-table tr.response")
+    expect(response.locator(".response-col_status")).to_have_text("200", timeout=TIMEOUT_MS)
+    body = response.locator(".response-col_description")
+    expect(body).to_contain_text('"role": "camat"', timeout=TIMEOUT_MS)
+    expect(body).to_contain_text('"username": "camat.ciledug"', timeout=TIMEOUT_MS)
+    assert not browsing.outside, f"the page reached outside this server: {browsing.outside}"
+
+
+def test_redoc_renders_the_document_offline(server, browsing):
+    from playwright.sync_api import expect
+
+    page = browsing.page
+    page.goto(server + "/redoc")
+    expect(page.locator("h1").first).to_contain_text("Trantib SOP service", timeout=TIMEOUT_MS)
+    operation = page.get_by_text("What waits on the caller now, oldest first").first
+    expect(operation).to_be_attached(timeout=TIMEOUT_MS)
+    assert not browsing.outside, f"the page reached outside this server: {browsing.outside}"

@@ -20,6 +20,10 @@ def test_pages_load_only_local_assets(client, page):
     response = client.get(page)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+    # The browser itself refuses anything from another host, whatever a script asks for.
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "img-src 'self' data:" in policy
     html = response.text
     assert not URL_IN_SCRIPT.findall(html), "the page refers to another host"
     assets = local_assets(html)
