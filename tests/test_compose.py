@@ -169,9 +169,10 @@ class TestDockerfile:
         assert not any("[dev]" in line or "-e " in line for line in installs)
         assert "optional-dependencies" not in DOCKERFILE
         project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-        dev_names = {re.split(r"[<>=\[ ]", d)[0] for d in project["optional-dependencies"]["dev"]}
-        runtime = {re.split(r"[<>=\[ ]", d)[0] for d in project["dependencies"]}
-        assert not (dev_names & runtime), "a dev tool is listed as a runtime dependency"
+        runtime = {re.split(r"[<>=\[ ;]", d)[0].lower() for d in project["dependencies"]}
+        tools = {"pytest", "ruff", "mypy", "hypothesis", "time-machine", "playwright"}
+        assert not runtime & tools, f"test or lint tools in the image: {sorted(runtime & tools)}"
+        assert not any(name.startswith(("types-", "pytest-")) for name in runtime)
 
     def test_serves_with_two_workers_and_probes_readyz(self) -> None:
         cmd = re.search(r"^CMD\s+(\[.*\])\s*$", DOCKERFILE, re.M)
