@@ -3,6 +3,7 @@
 from app.archive.models import ArchiveRecord
 from app.audit.models import AuditEvent
 from app.auth.models import LoginFailure, RefreshToken, RevokedToken
+from app.clients.models import ServiceClient
 from app.core.counters import Counter
 from app.drafts.models import Draft, DraftVersion
 from app.field_reports.models import Attachment, FieldReport
@@ -43,6 +44,7 @@ __all__ = [
     "OutboxEvent",
     "RefreshToken",
     "RevokedToken",
+    "ServiceClient",
     "StepRun",
     "Unit",
     "User",

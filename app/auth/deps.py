@@ -9,15 +9,16 @@ from typing import Annotated, Any
 from fastapi import Depends, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy import exists, select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from app.auth.models import RevokedToken
 from app.auth.roles import Role
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Scope
+from app.clients.models import ServiceClient
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
-from app.core.security import decode_access_token
+from app.core.security import AccessClaims, decode_access_token
 from app.users.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -29,7 +30,8 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller. `unit_id` is None for city-level roles."""
+    """The authenticated caller: a user, or a service client (`is_client`, role `service`,
+    `username` its client id). `unit_id` is None for city-level callers."""
 
     id: uuid.UUID
     username: str
@@ -43,18 +45,15 @@ class Principal:
     def city_wide(self) -> bool:
         return self.unit_id is None
 
+    @property
+    def client_id(self) -> str | None:
+        return self.username if self.is_client else None
+
     def has(self, scope: Scope | str) -> bool:
         return str(scope) in self.scopes
 
 
-def get_principal(
-    security_scopes: SecurityScopes,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Principal:
-    if not token:
-        raise Unauthorized("A bearer token is required")
-    claims = decode_access_token(get_settings(), token)
+def _user_principal(session: Session, claims: AccessClaims) -> Principal:
     try:
         user_id = uuid.UUID(claims.sub)
     except ValueError as exc:
@@ -74,7 +73,7 @@ def get_principal(
         raise InvalidToken("Token has been revoked")
     if row.role != claims.role:
         raise InvalidToken("Token has been revoked")
-    principal = Principal(
+    return Principal(
         id=user_id,
         username=row.username,
         role=Role(row.role),
@@ -82,6 +81,48 @@ def get_principal(
         scopes=frozenset(claims.scopes),
         jti=claims.jti,
     )
+
+
+def _client_principal(session: Session, claims: AccessClaims) -> Principal:
+    revoked = exists().where(col(RevokedToken.jti) == claims.jti)
+    row = session.execute(
+        select(
+            col(ServiceClient.id),
+            col(ServiceClient.scopes),
+            col(ServiceClient.unit_id),
+            col(ServiceClient.active),
+            col(ServiceClient.token_version),
+            revoked.label("revoked"),
+        ).where(col(ServiceClient.client_id) == claims.sub)
+    ).first()
+    if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
+        raise InvalidToken("Token has been revoked")
+    if claims.role != Role.service:
+        raise InvalidToken("Token has been revoked")
+    return Principal(
+        id=row.id,
+        username=claims.sub,
+        role=Role.service,
+        unit_id=row.unit_id,
+        # Scopes taken away from the client since the token was issued are gone at once.
+        scopes=frozenset(claims.scopes) & frozenset(row.scopes),
+        jti=claims.jti,
+        is_client=True,
+    )
+
+
+def get_principal(
+    security_scopes: SecurityScopes,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    if not token:
+        raise Unauthorized("A bearer token is required")
+    claims = decode_access_token(get_settings(), token)
+    if claims.client:
+        principal = _client_principal(session, claims)
+    else:
+        principal = _user_principal(session, claims)
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
     if missing:
         error = InsufficientScope(

@@ -13,8 +13,12 @@ class Role(StrEnum):
     anggota = "anggota"
     pimpinan = "pimpinan"
     admin = "admin"
+    # A city system calling with client credentials; never a user's role.
+    service = "service"
 
 
+# Roles a user account may hold; `service` belongs to service clients only.
+STAFF_ROLES = frozenset(r for r in Role if r is not Role.service)
 UNIT_ROLES = frozenset({Role.camat, Role.sekcam, Role.kasi_trantib, Role.danru, Role.anggota})
 # One holder of each of these per kecamatan at a time.
 SINGLE_HOLDER_ROLES = frozenset({Role.camat, Role.sekcam, Role.kasi_trantib})
@@ -39,7 +43,14 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
     ),
     Role.pimpinan: frozenset({s for s in _READ if s is not S.tasks_read}),
     Role.admin: frozenset(
-        {S.users_admin, S.units_read, S.calendar_admin, S.sla_read, S.webhooks_admin}
+        {S.users_admin, S.units_read, S.calendar_admin, S.sla_read, S.webhooks_admin,
+         S.clients_admin}
+    ),
+    # The ceiling for service clients: each client holds the subset an administrator grants
+    # it. Reading, and registering incidents; never a step action, which the SOP gives to
+    # people by role.
+    Role.service: frozenset(
+        {*(s for s in _READ if s is not S.tasks_read), S.incidents_write}
     ),
 }
 

@@ -1,4 +1,5 @@
-"""OAuth2 token endpoint (password grant), refresh-token rotation and logout."""
+"""OAuth2 token endpoint (password and client-credentials grants), refresh-token rotation and
+logout."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from app.auth import service
 from app.auth.deps import CurrentPrincipal
 from app.auth.schemas import RefreshRequest, TokenForm, TokenResponse
+from app.clients import service as clients
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import InvalidCredentials, Unprocessable
@@ -54,9 +56,31 @@ def _password_grant(session: Session, form: TokenForm, request: Request) -> serv
         raise
 
 
-# One handler per grant type. grant_type=client_credentials (Pemkot systems) is added here.
+def _client_credentials_grant(
+    session: Session, form: TokenForm, request: Request
+) -> service.IssuedTokens:
+    client_id, secret = clients.presented_credentials(
+        form.client_id, form.client_secret, request.headers.get("Authorization")
+    )
+    try:
+        return clients.client_credentials_login(
+            session,
+            get_settings(),
+            client_id=client_id,
+            secret=secret,
+            scope=form.scope,
+            address=_client_address(request),
+        )
+    except clients.InvalidClient:
+        # Keep the recorded failure despite the rollback that follows the error.
+        session.commit()
+        raise
+
+
+# One handler per grant type.
 _GRANTS: dict[str, Callable[[Session, TokenForm, Request], service.IssuedTokens]] = {
     "password": _password_grant,
+    "client_credentials": _client_credentials_grant,
 }
 
 
@@ -76,17 +100,24 @@ def _token_response(response: Response, issued: service.IssuedTokens) -> TokenRe
     summary="Log in: exchange credentials for an access and a refresh token",
     description=(
         "OAuth2 token endpoint (form encoded). `grant_type=password` with `username` and "
-        "`password`; `scope` optionally narrows the role's scopes. Failed logins are limited "
-        f"per account ({service.ACCOUNT_FAILURE_LIMIT}) and per client address "
+        "`password`; `scope` optionally narrows the role's scopes. "
+        "`grant_type=client_credentials` for service clients (city systems): `client_id` and "
+        "`client_secret` in the body or as HTTP Basic credentials (RFC 6749 section 2.3.1), "
+        "not both; the answer has no refresh token, and `scope` may only narrow the client's "
+        "scopes (400 `invalid-scope` beyond them). Failed logins are limited "
+        f"per account or client ({service.ACCOUNT_FAILURE_LIMIT}) and per client address "
         f"({service.ADDRESS_FAILURE_LIMIT}) within "
         f"{int(service.LOGIN_WINDOW.total_seconds() // 60)} minutes."
     ),
     response_model=TokenResponse,
+    response_model_exclude_none=True,
     responses=_noted(
         (400, 401, 422, 429),
         {
-            400: "Unsupported grant type or unknown scope",
-            401: "Unknown user, wrong password or inactive account (one answer for all)",
+            400: "Unsupported grant type, unknown scope or a scope beyond the client's, or "
+            "client credentials sent two ways (`invalid-request`)",
+            401: "Unknown user, wrong password or inactive account; or unknown client, wrong "
+            "secret or disabled client (`invalid-client`). One answer for all",
             429: "Too many failed logins; see Retry-After",
         },
     ),

@@ -14,17 +14,28 @@ class TokenForm(BaseModel):
     stays the same when more grant types arrive.
     """
 
-    grant_type: str = Field(description="`password` (more grant types may be added)")
+    grant_type: str = Field(description="`password` or `client_credentials`")
     username: str | None = None
     password: str | None = None
-    scope: str = Field(default="", description="Space-separated subset of the role's scopes")
-    client_id: str | None = None
-    client_secret: str | None = None
+    scope: str = Field(
+        default="", description="Space-separated subset of the role's (or client's) scopes"
+    )
+    client_id: str | None = Field(
+        default=None, description="client_credentials: the client id, unless sent by HTTP Basic"
+    )
+    client_secret: str | None = Field(
+        default=None, description="client_credentials: the secret, unless sent by HTTP Basic"
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"grant_type": "password", "username": "camat.ciledug", "password": "********"}
+                {"grant_type": "password", "username": "camat.ciledug", "password": "********"},
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": "cli_2sDcmxvR3kQe9XbA1fJt0w",
+                    "client_secret": "********",
+                },
             ]
         }
     )
@@ -41,7 +52,9 @@ class RefreshRequest(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        default=None, description="Absent for grant_type=client_credentials"
+    )
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires")
     scope: str = Field(description="The scopes granted, space-separated")

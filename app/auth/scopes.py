@@ -30,6 +30,7 @@ class Scope(StrEnum):
     users_admin = "users:admin"
     calendar_admin = "calendar:admin"
     webhooks_admin = "webhooks:admin"
+    clients_admin = "clients:admin"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -59,4 +60,5 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.users_admin: "Administer users",
     Scope.calendar_admin: "Maintain the non-working-day calendar",
     Scope.webhooks_admin: "Manage webhook subscriptions and replay deliveries",
+    Scope.clients_admin: "Register service clients (city systems) and rotate their secrets",
 }

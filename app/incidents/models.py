@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.types import JSONDoc, utc_field
@@ -40,6 +40,9 @@ class Incident(SQLModel, table=True):
         ),
         Index("ix_incidents_unit_status_step", "unit_id", "status", "current_step"),
         Index("ix_incidents_unit_reported", "unit_id", "reported_at"),
+        CheckConstraint(
+            "(created_by IS NULL) <> (created_by_client IS NULL)", name="ck_incidents_creator"
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -77,7 +80,11 @@ class Incident(SQLModel, table=True):
     audit_seq: int = 0
     audit_head: str = Field(default="0" * 64, max_length=64)
 
-    created_by: uuid.UUID = Field(foreign_key="users.id")
+    # Who registered it: a user, or a service client (a city system); exactly one of the two.
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created_by_client: str | None = Field(
+        default=None, foreign_key="service_clients.client_id", max_length=40
+    )
     created_at: datetime = utc_field()
     updated_at: datetime = utc_field()
     closed_at: datetime | None = utc_field(nullable=True)

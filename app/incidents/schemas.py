@@ -65,6 +65,13 @@ class IncidentCreate(RequestBody):
     escalation_level: EscalationLevel = EscalationLevel.hijau
     info_source: InfoSource | None = None
     notes: str | None = Field(default=None, max_length=4000)
+    unit: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Kecamatan code or slug. A city-wide caller (a city system registered for "
+        "every kecamatan) must name it (422 without); a kecamatan's caller may leave it out or "
+        "name its own (403 for another kecamatan).",
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -150,7 +157,10 @@ class IncidentPublic(BaseModel):
     report_draft_id: uuid.UUID | None
     order_id: uuid.UUID | None
     cancel_reason: str | None
-    created_by: uuid.UUID
+    created_by: uuid.UUID | None = Field(description="The user who registered it")
+    created_by_client: str | None = Field(
+        description="The service client (city system) that registered it, when not a user"
+    )
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None

@@ -14,7 +14,7 @@ from app.audit.service import verify_chain
 from app.auth.deps import Principal
 from app.core import clock
 from app.core.counters import next_value
-from app.core.errors import Unprocessable
+from app.core.errors import Forbidden, Unprocessable
 from app.field_reports.models import FieldReport
 from app.incidents import schemas
 from app.incidents.models import (
@@ -29,6 +29,7 @@ from app.sop.engine import Action, Assignment, Context, Outcome
 from app.timing.models import StepRun
 from app.units.data import KECAMATAN, kelurahan_code
 from app.units.models import Unit
+from app.users.service import UnknownUnit, find_unit
 
 
 def _unit(session: Session, unit_id: int) -> Unit:
@@ -37,11 +38,27 @@ def _unit(session: Session, unit_id: int) -> Unit:
     return unit
 
 
-def create(session: Session, principal: Principal, body: schemas.IncidentCreate) -> Incident:
-    """Register an incident in the caller's kecamatan; step 1 starts at reported_at."""
+def _registering_unit(session: Session, principal: Principal, named: str | None) -> Unit:
+    """The caller's own kecamatan; a city-wide caller (a city system) names it in `unit`."""
+    unit = find_unit(session, named) if named is not None else None
+    if named is not None and unit is None:
+        raise UnknownUnit(f"No kecamatan has the code or slug {named!r}", field="unit")
     if principal.unit_id is None:
-        raise Unprocessable("Only a kecamatan user can register an incident")
-    unit = _unit(session, principal.unit_id)
+        if unit is None:
+            raise Unprocessable(
+                "A caller without a kecamatan names the incident's kecamatan in `unit`",
+                field="unit",
+            )
+        return unit
+    if unit is not None and unit.id != principal.unit_id:
+        raise Forbidden("Incidents are registered in the caller's own kecamatan only")
+    return _unit(session, principal.unit_id)
+
+
+def create(session: Session, principal: Principal, body: schemas.IncidentCreate) -> Incident:
+    """Register an incident in the caller's kecamatan (or, for a city-wide caller, the one it
+    names); step 1 starts at reported_at."""
+    unit = _registering_unit(session, principal, body.unit)
     now = clock.now()
     reported_at = engine.check_occurred_at(body.reported_at, now=now, not_before=None)
     kecamatan = next(k for k in KECAMATAN if k.code == unit.code)
@@ -78,13 +95,16 @@ def create(session: Session, principal: Principal, body: schemas.IncidentCreate)
         info_source=body.info_source,
         notes=body.notes,
         sop_version=CURRENT_VERSION,
-        created_by=principal.id,
+        created_by=None if principal.is_client else principal.id,
+        created_by_client=principal.client_id,
         created_at=now,
         updated_at=now,
     )
     session.add(incident)
     session.flush()
-    engine.record_creation(session, principal, incident, body.model_dump(mode="json"))
+    # `unit` is kept in the document only when the caller named one.
+    document = body.model_dump(mode="json", exclude={"unit"} if body.unit is None else None)
+    engine.record_creation(session, principal, incident, document)
     return incident
 
 

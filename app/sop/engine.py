@@ -574,13 +574,17 @@ def record_creation(
         unit_id=incident.unit_id,
         action="incident_create",
         step=None,
-        actor_id=principal.id,
+        # A service client is no user: the event names it in data.client_id instead.
+        actor_id=None if principal.is_client else principal.id,
         actor_role=str(principal.role),
         occurred_at=incident.occurred_at or incident.reported_at,
         recorded_at=now,
         before=None,
         after={"status": incident.status, "step": 1, "stage": None, "version": 1},
-        data={"document": to_jsonable(document)},
+        data={
+            "document": to_jsonable(document),
+            **({"client_id": principal.client_id} if principal.is_client else {}),
+        },
     )
     session.execute(
         update(Incident)

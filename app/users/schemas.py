@@ -8,7 +8,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from app.auth.roles import Role
+from app.auth.roles import STAFF_ROLES, Role
 from app.core.security import PASSWORD_MAX, PASSWORD_MIN
 from app.units.models import UnitPublic
 
@@ -46,6 +46,14 @@ def _no_control_chars(value: str) -> str:
     return value
 
 
+def _staff_role(value: Role) -> Role:
+    if value not in STAFF_ROLES:
+        raise ValueError("the service role is for service clients (POST /api/v1/clients)")
+    return value
+
+
+StaffRole = Annotated[Role, AfterValidator(_staff_role)]
+
 Password = Annotated[
     str,
     Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX, description="Set, never returned"),
@@ -73,7 +81,7 @@ class UserCreate(BaseModel):
     username: Username
     full_name: FullName
     nip: Nip | None = None
-    role: Role
+    role: StaffRole
     unit_id: int | None = Field(default=None, description="Kecamatan id (or give `unit`)")
     unit: str | None = Field(
         default=None,
@@ -90,7 +98,7 @@ class UserUpdate(BaseModel):
         json_schema_extra={"examples": [{"full_name": "Budi Santoso, S.H.", "active": True}]},
     )
 
-    role: Role | None = None
+    role: StaffRole | None = None
     unit_id: int | None = None
     active: bool | None = None
     full_name: FullName | None = None

@@ -106,7 +106,7 @@ class TestRefusals:
         assert response.status_code == 401
         assert kind(response) == "invalid-credentials"
 
-    @pytest.mark.parametrize("grant_type", ["client_credentials", "authorization_code", "PASSWORD"])
+    @pytest.mark.parametrize("grant_type", ["authorization_code", "refresh_token", "PASSWORD"])
     def test_unsupported_grant_type(self, client, grant_type):
         response = client.post(
             TOKEN_URL, data={"grant_type": grant_type, "username": "a", "password": "b"}
