@@ -14,10 +14,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
-LINT_PATHS := app tests
+CHAOS_ARGS ?=
+BENCH_ARGS ?=
+LINT_PATHS := app tests bench scripts
 
 .PHONY: help .venv venv run test test-pg lint format typecheck openapi migrate worker clean
 .PHONY: openapi-check ts-check browser-test
+.PHONY: bench chaos
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -73,6 +76,12 @@ ts-check: $(EXAMPLES)/node_modules/.installed ## Generate TypeScript types from 
 
 browser-test: $(STAMP) ## Log in and try an operation in Swagger UI, in headless Chromium
 	TRANTIB_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
+
+chaos: $(STAMP) ## Crash test on PostgreSQL (PG_TEST_URL's server): kill -9 API and worker mid-lifecycle
+	$(BIN)/python -m scripts.chaos --database-url '$(PG_TEST_URL)' $(CHAOS_ARGS)
+
+bench: $(STAMP) ## Benchmark on PostgreSQL (~15 min): prints a table, writes bench/results/latest.json
+	$(BIN)/python -m bench --database-url '$(PG_TEST_URL)' $(BENCH_ARGS)
 
 migrate: $(STAMP) ## Upgrade the database in TRANTIB_DATABASE_URL to head
 	$(BIN)/python -m app.cli migrate

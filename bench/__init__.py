@@ -1,0 +1,1 @@
+"""Benchmark of the Trantib SOP service: `python -m bench` (make bench)."""

@@ -1,0 +1,37 @@
+"""The service as the benchmark serves it: the product app plus one bare endpoint.
+
+`POST /bench/insert` is the yardstick of the overhead figures: a FastAPI endpoint on the same
+process, middleware stack, session dependency, pool and driver as the step actions, doing one
+INSERT and the request's commit. It exists only in this wrapper, never in the product.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from app.core.db import SessionDep
+from app.main import create_app
+
+# Created by the benchmark before uvicorn starts (two workers must not race to create it).
+PROBE_TABLE = """
+CREATE TABLE IF NOT EXISTS bench_probe (
+    id uuid PRIMARY KEY,
+    created_at timestamptz NOT NULL,
+    payload text NOT NULL
+)
+"""
+
+app = create_app()
+
+
+@app.post("/bench/insert", status_code=201, include_in_schema=False)
+def bench_insert(session: SessionDep) -> dict[str, str]:
+    probe_id = uuid.uuid4()
+    session.execute(
+        text("INSERT INTO bench_probe (id, created_at, payload) VALUES (:id, :at, :payload)"),
+        {"id": probe_id, "at": datetime.now(UTC), "payload": "probe"},
+    )
+    return {"id": str(probe_id)}

@@ -1,0 +1,493 @@
+"""Crash test: whole lifecycles over HTTP while the API and the worker are killed with -9.
+
+    python -m scripts.chaos            (make chaos; CI runs it on the local PostgreSQL)
+
+It creates a PostgreSQL database of its own, migrates it and seeds the demo users, starts a
+webhook receiver and subscribes it to every event type, then starts uvicorn (2 workers) and
+the worker. Concurrent clients take one incident per kecamatan through all 11 steps; each
+request is sent again with the same Idempotency-Key when its connection breaks. Part way
+through, the API and the worker are killed with SIGKILL and restarted, more than once. After
+the lifecycles finish and the outbox drains, it checks:
+
+- every POST that got a 2xx has its audit event (same incident, action and version);
+- no incident is in an impossible state: all closed, each with its archive record, its
+  approved report and its numbered Surat Perintah; one run per step, each starting when the
+  one before it completed, none left running;
+- every incident's audit chain verifies;
+- every outbox event reached the receiver exactly once (by webhook-id), correctly signed;
+- Surat Perintah and register numbers run 1..n per kecamatan and year, none missing or twice.
+
+It prints the counts and exits 1 on any violation. The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from bench import servers  # noqa: E402
+from bench.client import Connection  # noqa: E402
+from bench.lifecycle import (  # noqa: E402
+    API,
+    SLUGS,
+    Lifecycle,
+    Recorder,
+    login_all,
+    unit_usernames,
+)
+
+DEFAULT_URL = os.environ.get(
+    "CHAOS_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+# --- the webhook receiver ------------------------------------------------------------------
+
+
+@dataclass
+class Inbox:
+    """What the receiver got: every webhook-id in arrival order, and bad signatures."""
+
+    secret: str = ""
+    ids: list[str] = field(default_factory=list)
+    bad_signatures: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def signed(self, msg_id: str, timestamp: str, body: bytes, header: str) -> bool:
+        key = base64.b64decode(self.secret.removeprefix("whsec_"))
+        digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+        expected = "v1," + base64.b64encode(digest).decode()
+        return any(hmac.compare_digest(expected, s) for s in header.split())
+
+
+def start_receiver(inbox: Inbox) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as the worker's HTTP client expects of a real receiver.
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            msg_id = self.headers.get("webhook-id", "")
+            ok = inbox.signed(
+                msg_id,
+                self.headers.get("webhook-timestamp", ""),
+                body,
+                self.headers.get("webhook-signature", ""),
+            )
+            with inbox.lock:
+                inbox.ids.append(msg_id)
+                inbox.bad_signatures += 0 if ok else 1
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="receiver", daemon=True).start()
+    return server
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    database_url: str
+    workdir: Path
+    inbox: Inbox = field(default_factory=Inbox)
+    recorder: Recorder = field(default_factory=Recorder)
+    kills: int = 0
+    api: servers.Api | None = None
+    worker: servers.Process | None = None
+
+    def env(self) -> dict[str, str]:
+        return servers.service_env(
+            self.database_url,
+            webhooks_allow_http="true",
+            webhooks_allow_private="true",
+            webhooks_interval_seconds="0.2",
+            webhooks_timeout_seconds="2",
+            webhooks_backoff_base_seconds="1",
+            sla_worker_interval_seconds="1",
+            attachments_dir=str(self.workdir / "attachments"),
+        )
+
+    def start_worker(self) -> None:
+        argv = [servers.PYTHON, "-m", "app.cli", "worker", "--interval", "1"]
+        self.worker = servers.Process(argv, self.env(), self.workdir / "worker.log")
+        self.worker.start()
+
+    def crash_and_restart(self) -> None:
+        assert self.api is not None and self.worker is not None
+        self.api.kill()
+        self.worker.kill()
+        self.kills += 1
+        print(f"  killed API and worker (-9), crash {self.kills}; restarting", flush=True)
+        time.sleep(0.5)
+        self.api.start()
+        self.start_worker()
+
+
+async def subscribe(port: int, receiver_port: int, password: str) -> str:
+    from app.outbox.service import EVENT_TYPES
+
+    users = await login_all("127.0.0.1", port, ["admin"], password, parallel=1)
+    conn = Connection("127.0.0.1", port)
+    answer = await conn.request(
+        "POST",
+        f"{API}/webhooks/subscriptions",
+        headers=users.auth("admin"),
+        json_body={
+            "url": f"http://127.0.0.1:{receiver_port}/hooks/trantib",
+            "event_types": list(EVENT_TYPES),
+            "description": "crash test receiver",
+        },
+    )
+    conn.close()
+    if answer.status != 201:
+        raise SystemExit(f"subscription refused: {answer.status} {answer.body[:300]!r}")
+    return str(answer.json()["secret"])
+
+
+async def drive(run: Run) -> list[Lifecycle]:
+    assert run.api is not None
+    port = run.api.port
+    slugs = [SLUGS[i % len(SLUGS)] for i in range(run.args.incidents)]
+    users = await login_all(
+        "127.0.0.1", port, unit_usernames(sorted(set(slugs))), run.args.password
+    )
+    total = len(slugs) * 17
+    marks = [total * (k + 1) // (run.args.kills + 1) for k in range(run.args.kills)]
+    acked = 0
+    crash_due = asyncio.Event()
+
+    async def on_ack() -> None:
+        nonlocal acked
+        acked += 1
+        if marks and acked >= marks[0]:
+            marks.pop(0)
+            crash_due.set()
+
+    lifecycles = [
+        Lifecycle(
+            Connection("127.0.0.1", port, timeout=30),
+            users,
+            slug,
+            run.recorder,
+            resilient=True,
+            deadline_seconds=run.args.timeout,
+            on_ack=on_ack,
+        )
+        for slug in slugs
+    ]
+    tasks = [asyncio.create_task(lc.run()) for lc in lifecycles]
+    everything = asyncio.gather(*tasks)
+    while not everything.done():
+        waiter = asyncio.create_task(crash_due.wait())
+        pending: list[asyncio.Future[Any]] = [waiter, everything]
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if crash_due.is_set():
+            crash_due.clear()
+            await asyncio.to_thread(run.crash_and_restart)
+        else:
+            waiter.cancel()
+    await everything
+    for lc in lifecycles:
+        lc.conn.close()
+    return lifecycles
+
+
+def wait_for_delivery(run: Run, engine: Engine, timeout: float) -> None:
+    """Until every outbox event is delivered and the receiver has them all, or timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            events = conn.execute(text("SELECT count(*) FROM outbox_events")).scalar_one()
+            delivered = conn.execute(
+                text("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'")
+            ).scalar_one()
+        with run.inbox.lock:
+            received = len(set(run.inbox.ids))
+        if events and delivered >= events and received >= events:
+            # A moment more, so a duplicate sent late still shows up in the counts.
+            time.sleep(1.0)
+            return
+        time.sleep(0.5)
+
+
+# --- the checks ----------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    counts: dict[str, int] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+
+    def count(self, name: str, value: int) -> None:
+        self.counts[name] = value
+
+    def fail(self, message: str) -> None:
+        self.violations.append(message)
+
+
+def check(run: Run, engine: Engine, lifecycles: list[Lifecycle]) -> Report:
+    from sqlmodel import Session
+
+    from app.audit.service import verify_chain
+
+    report = Report()
+    rec = run.recorder
+    with engine.connect() as conn:
+        incidents = conn.execute(
+            text(
+                "SELECT id, unit_id, status, current_step, current_run_id, register_year, "
+                "register_sequence, order_draft_id, report_draft_id, order_id, audit_seq "
+                "FROM incidents"
+            )
+        ).all()
+        audit = conn.execute(text("SELECT incident_id, action, seq, after FROM audit_events")).all()
+        runs = conn.execute(
+            text(
+                "SELECT incident_id, step, attempt, status, started_at, completed_at "
+                "FROM step_runs ORDER BY incident_id, started_at, step"
+            )
+        ).all()
+        archives = {
+            r.incident_id
+            for r in conn.execute(text("SELECT incident_id FROM archive_records")).all()
+        }
+        drafts = {
+            (r.incident_id, r.kind): r.status
+            for r in conn.execute(text("SELECT incident_id, kind, status FROM drafts")).all()
+        }
+        orders = conn.execute(
+            text("SELECT incident_id, unit_id, year, sequence, number FROM orders WHERE kind = :k"),
+            {"k": "surat_perintah"},
+        ).all()
+        outbox = {str(r.id) for r in conn.execute(text("SELECT id FROM outbox_events")).all()}
+        deliveries = conn.execute(
+            text("SELECT event_id, status, attempts FROM webhook_deliveries")
+        ).all()
+
+    # 1. Every acknowledged action left its audit event.
+    recorded = set()
+    for row in audit:
+        after = row.after if isinstance(row.after, dict) else json.loads(row.after or "null")
+        recorded.add((str(row.incident_id), row.action, (after or {}).get("version")))
+    missing = [a for a in rec.acks if (a.incident_id, a.action, a.version) not in recorded]
+    report.count("actions acknowledged (2xx)", len(rec.acks))
+    report.count("acknowledged actions without their audit event", len(missing))
+    for a in missing[:5]:
+        report.fail(f"2xx without audit event: {a.label} on {a.incident_id} (v{a.version})")
+    if missing[5:]:
+        report.fail(f"... and {len(missing) - 5} more acknowledged actions missing")
+
+    # 2. States.
+    expected_ids = {lc.incident_id for lc in lifecycles}
+    by_status = Counter(r.status for r in incidents)
+    report.count("incidents", len(incidents))
+    report.count("incidents closed", by_status.get("closed", 0))
+    if {str(r.id) for r in incidents} != expected_ids:
+        extra = len({str(r.id) for r in incidents} - expected_ids)
+        report.fail(f"{extra} incidents exist that no lifecycle owns (a create done twice?)")
+    runs_of: dict[str, list[Any]] = defaultdict(list)
+    for r in runs:
+        runs_of[str(r.incident_id)].append(r)
+    impossible = 0
+    for inc in incidents:
+        iid = str(inc.id)
+        problems = []
+        if inc.status != "closed":
+            problems.append(f"status {inc.status} at step {inc.current_step}")
+        else:
+            if inc.id not in archives:
+                problems.append("closed without an archive record")
+            if drafts.get((inc.id, "report")) != "approved":
+                problems.append(f"report draft {drafts.get((inc.id, 'report'))}")
+            if drafts.get((inc.id, "order")) != "validated":
+                problems.append(f"order draft {drafts.get((inc.id, 'order'))}")
+            if inc.order_id is None:
+                problems.append("closed without its Surat Perintah")
+            if inc.current_run_id is not None:
+                problems.append("closed with a current run")
+        its_runs = runs_of[iid]
+        running = [r for r in its_runs if r.status == "running"]
+        if len(running) > (0 if inc.status == "closed" else 1):
+            problems.append(f"{len(running)} running runs")
+        steps = [(r.step, r.attempt) for r in its_runs]
+        if steps != [(n, 1) for n in range(1, 12)]:
+            problems.append(f"runs {steps}")
+        for before, after in zip(its_runs, its_runs[1:], strict=False):
+            if before.completed_at is None or before.completed_at != after.started_at:
+                problems.append(f"step {after.step} did not start when step {before.step} ended")
+                break
+        if problems:
+            impossible += 1
+            report.fail(f"incident {iid}: " + "; ".join(problems))
+    report.count("incidents in an impossible state", impossible)
+    report.count("step runs", len(runs))
+
+    # 3. Audit chains.
+    broken = 0
+    with Session(engine) as session:
+        for inc in incidents:
+            chain = verify_chain(session, inc.id)
+            if not chain.valid or chain.events != inc.audit_seq:
+                broken += 1
+                report.fail(f"audit chain of {inc.id}: {chain}")
+    report.count("audit events", len(audit))
+    report.count("audit chains broken", broken)
+
+    # 4. Webhooks: every outbox event once at the receiver.
+    with run.inbox.lock:
+        received = list(run.inbox.ids)
+        bad = run.inbox.bad_signatures
+    seen = Counter(received)
+    duplicates = sum(n - 1 for n in seen.values())
+    never = outbox - set(seen)
+    unknown = set(seen) - outbox
+    report.count("outbox events", len(outbox))
+    report.count("webhooks received", len(received))
+    report.count("webhooks received twice or more (duplicates)", duplicates)
+    report.count("outbox events never received", len(never))
+    report.count("deliveries not delivered", sum(1 for d in deliveries if d.status != "delivered"))
+    report.count("delivery attempts beyond the first", sum(d.attempts - 1 for d in deliveries))
+    if duplicates:
+        report.fail(
+            f"{duplicates} webhooks delivered more than once: a worker died between sending "
+            "and recording; the lease expired and the message went again"
+        )
+    if never:
+        report.fail(f"{len(never)} outbox events never reached the receiver")
+    if unknown:
+        report.fail(f"{len(unknown)} received webhook-ids are no outbox event")
+    if bad:
+        report.fail(f"{bad} webhooks with a bad signature")
+    if len(deliveries) != len(outbox):
+        report.fail(f"{len(deliveries)} delivery rows for {len(outbox)} outbox events")
+
+    # 5. Numbers: 1..n per kecamatan and year, none missing, none twice.
+    def gap_free(name: str, pairs: list[tuple[tuple[int, int], int | None]]) -> None:
+        per: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for key, sequence in pairs:
+            per[key].append(sequence or 0)
+        wrong = 0
+        for key, numbers in per.items():
+            if sorted(numbers) != list(range(1, len(numbers) + 1)):
+                wrong += 1
+                report.fail(f"{name} numbers of unit {key[0]}, {key[1]}: {sorted(numbers)}")
+        report.count(f"{name} numbers", len(pairs))
+        report.count(f"kecamatan-years with {name} numbers missing or doubled", wrong)
+
+    gap_free("Surat Perintah", [((o.unit_id, o.year), o.sequence) for o in orders])
+    if len({o.number for o in orders}) != len(orders):
+        report.fail("a Surat Perintah number is used twice")
+    if len(orders) != by_status.get("closed", 0):
+        report.fail(f"{len(orders)} Surat Perintah for {by_status.get('closed', 0)} incidents")
+    gap_free("register", [((i.unit_id, i.register_year), i.register_sequence) for i in incidents])
+
+    report.count("API and worker crashes (kill -9)", run.kills)
+    report.count("requests retried after a broken connection", rec.connection_errors)
+    report.count("5xx answers retried", rec.server_errors)
+    report.count("retries refused as still in flight (409)", rec.in_flight_refusals)
+    report.count("actions found done when their answer was lost", rec.adopted)
+    report.count("actions sent again under a new key (not done)", rec.rekeyed)
+    for note in rec.notes:
+        report.fail(note)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="server to create it on")
+    parser.add_argument("--incidents", type=int, default=13, help="concurrent lifecycles")
+    parser.add_argument("--kills", type=int, default=2, help="crashes during the run")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per action")
+    parser.add_argument("--password", default=servers.DEMO_PASSWORD)
+    parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    url, drop = servers.create_database(args.database_url, "trantib_chaos")
+    workdir = Path(tempfile.mkdtemp(prefix="trantib-chaos-"))
+    run = Run(args, url, workdir)
+    receiver = start_receiver(run.inbox)
+    engine = create_engine(url)
+    status = 1
+    try:
+        print(f"database {url.rsplit('/', 1)[-1]}; logs in {workdir}", flush=True)
+        servers.cli(run.env(), "migrate")
+        servers.cli(run.env(), "seed-demo")
+        run.api = servers.Api(run.env(), workdir / "api.log")
+        run.api.start()
+        run.inbox.secret = asyncio.run(
+            subscribe(run.api.port, receiver.server_address[1], args.password)
+        )
+        run.start_worker()
+        print(
+            f"{args.incidents} lifecycles, {args.kills} crashes of the API and the worker",
+            flush=True,
+        )
+        t0 = time.monotonic()
+        lifecycles = asyncio.run(drive(run))
+        print(
+            f"  lifecycles done in {time.monotonic() - t0:.1f} s; waiting for webhooks", flush=True
+        )
+        wait_for_delivery(run, engine, timeout=90)
+        report = check(run, engine, lifecycles)
+        width = max(len(k) for k in report.counts)
+        print()
+        for name, value in report.counts.items():
+            print(f"  {name:<{width}}  {value}")
+        print()
+        for violation in report.violations:
+            print(f"VIOLATION: {violation}")
+        verdict = "FAILED" if report.violations else "passed"
+        print(f"crash test {verdict} in {time.monotonic() - started:.0f} s")
+        status = 1 if report.violations else 0
+    finally:
+        if run.worker is not None:
+            run.worker.kill()
+        if run.api is not None:
+            run.api.kill()
+        receiver.shutdown()
+        engine.dispose()
+        if args.keep:
+            print(f"kept database {url}")
+        else:
+            drop()
+    if status == 0 and not args.keep:
+        for path in sorted(workdir.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        workdir.rmdir()
+    elif status:
+        print(f"logs: {workdir}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
