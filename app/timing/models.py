@@ -30,6 +30,8 @@ class StepRun(SQLModel, table=True):
         Index("ix_step_runs_status_due", "status", "due_at"),
         Index("ix_step_runs_unit_step_completed", "unit_id", "step", "completed_at"),
         Index("ix_step_runs_status_at_risk", "status", "at_risk_at"),
+        # SLA summaries read a window of runs by start time, city-wide or per kecamatan.
+        Index("ix_step_runs_started", "started_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
