@@ -293,3 +293,13 @@ class TestChange:
 
     def test_malformed_ids_are_422(self, client, admin) -> None:
         problem(client.get(f"{SUBSCRIPTIONS}/not-a-uuid", headers=admin), 422, "validation-error")
+
+
+def test_a_retried_create_with_an_idempotency_key_makes_one_subscription(client, admin) -> None:
+    headers = {**admin, "Idempotency-Key": "subscribe-dashboard-1"}
+    first = client.post(SUBSCRIPTIONS, json=new_body(), headers=headers)
+    again = client.post(SUBSCRIPTIONS, json=new_body(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    # The lost answer of the first request is the only place its secret was ever shown.
+    assert again.json() == first.json()
+    assert client.get(SUBSCRIPTIONS, headers=admin).json()["total"] == 1
