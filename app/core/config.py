@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     attachments_per_report: int = Field(default=20, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     page_size_max: int = Field(default=100, ge=1, le=1000)
+    # Requests a minute per token subject (user or service client), in each API process;
+    # 0 turns the limit off.
+    rate_limit_per_minute: int = Field(default=600, ge=0, le=1_000_000)
     # Seconds between two passes of the SLA escalation worker (`trantib worker`).
     sla_worker_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
 

@@ -209,8 +209,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from app.core.headers import api_headers
+
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Sent by Starlette's outermost middleware, past the one that adds these headers.
         return problem_response(
             request, status=500, kind="internal-error", title="Internal server error",
             detail="The server could not complete the request; it has been logged.",
+            headers=api_headers(),
         )

@@ -302,7 +302,9 @@ def _read_excerpt(response: httpx.Response, deadline: float) -> str | None:
         pass
     if not received:
         return None
-    return bytes(received[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
+    text = bytes(received[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL: one in a receiver's answer failed the whole pass.
+    return text.replace("\x00", "\ufffd")
 
 
 def _post(client: httpx.Client, claim: _Claim, settings: Settings) -> _Outcome:

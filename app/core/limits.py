@@ -1,0 +1,228 @@
+"""Request limits enforced before a route runs: body size and a per-token request rate.
+
+Both are plain ASGI middleware so that a refusal costs nothing: an oversized body is refused
+from its Content-Length before a byte is read, or as soon as the streamed bytes pass the
+limit; a caller over its rate is refused before the body is read or the database touched.
+Multipart uploads get the attachment limit (their route checks the file itself as it
+streams); every other body, JSON or form, gets `max_body_bytes`.
+
+The rate limit is a token bucket per token subject (a user id or a client id), kept in the
+memory of each process: with N API processes a caller may make up to N times the rate.
+It is there to stop one runaway client or stolen token from taking the service for itself,
+not to meter use; requests without a valid bearer token are not counted here (logins have
+their own limit in the database).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.config import get_settings
+from app.core.errors import PROBLEM_JSON, TYPE_BASE, PayloadTooLarge, TooManyRequests
+from app.core.security import decode_access_token
+
+# Boundaries, part headers and the small text fields around an uploaded file.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    error: type[PayloadTooLarge | TooManyRequests],
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: object,
+) -> None:
+    body = {
+        **extra,
+        "type": TYPE_BASE + error.kind,
+        "title": error.title,
+        "status": error.status,
+        "detail": detail,
+        "instance": scope.get("path"),
+    }
+    payload = json.dumps(body).encode()
+    raw = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(payload)).encode()),
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+
+
+# -- body size ---------------------------------------------------------------------------------
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised from `receive`: an HTTPException, so a route reading its body renders it as the
+    413 problem (FastAPI turns any other exception from body parsing into a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+def body_limit(headers: Headers) -> int:
+    settings = get_settings()
+    if headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return settings.attachment_max_bytes + MULTIPART_OVERHEAD
+    return settings.max_body_bytes
+
+
+class BodyLimitMiddleware:
+    """413 problem+json for a body over the limit: by Content-Length before reading, else
+    while it streams, as soon as the limit is passed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        limit = body_limit(headers)
+        declared = headers.get("content-length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
+            return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except _BodyTooLarge:
+            # Read outside a route (e.g. by the Idempotency-Key middleware): answer here.
+            if started:
+                raise
+            await self._refuse(scope, send, limit)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, limit: int) -> None:
+        await send_problem(
+            scope,
+            send,
+            PayloadTooLarge,
+            f"The request body is larger than {limit} bytes",
+            headers={"Connection": "close"},
+            max_bytes=limit,
+        )
+
+
+# -- rate ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBuckets:
+    """One bucket per key: `per_minute` requests of burst, refilled at per_minute/60 a second."""
+
+    # Buckets of callers gone quiet are dropped once there are this many.
+    PRUNE_AT = 10_000
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, per_minute: int) -> float:
+        """Take one request; 0.0 when allowed, else the seconds until one is available."""
+        rate = per_minute / 60.0
+        now = self._monotonic()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= self.PRUNE_AT:
+                    self._prune(now, per_minute, rate)
+                bucket = self._buckets[key] = _Bucket(float(per_minute), now)
+            else:
+                bucket.tokens = min(per_minute, bucket.tokens + (now - bucket.updated) * rate)
+                bucket.updated = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            return (1.0 - bucket.tokens) / rate
+
+    def _prune(self, now: float, per_minute: int, rate: float) -> None:
+        full = [
+            key
+            for key, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.updated) * rate >= per_minute
+        ]
+        for key in full:
+            del self._buckets[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
+class RateLimitMiddleware:
+    """429 problem+json with Retry-After once a token subject passes its rate."""
+
+    def __init__(self, app: ASGIApp, buckets: TokenBuckets | None = None) -> None:
+        self.app = app
+        self.buckets = buckets or TokenBuckets()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        per_minute = get_settings().rate_limit_per_minute
+        if scope["type"] != "http" or per_minute <= 0:
+            await self.app(scope, receive, send)
+            return
+        key = _subject(Headers(scope=scope).get("authorization"))
+        if key is not None:
+            wait = self.buckets.take(key, per_minute)
+            if wait > 0:
+                retry_after = max(1, math.ceil(wait))
+                await send_problem(
+                    scope,
+                    send,
+                    TooManyRequests,
+                    f"More than {per_minute} requests a minute with this token's subject; "
+                    f"retry in {retry_after} seconds",
+                    headers={"Retry-After": str(retry_after)},
+                    limit_per_minute=per_minute,
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+def _subject(authorization: str | None) -> str | None:
+    """`user:<id>` or `client:<id>` from a valid bearer token, else None."""
+    if not authorization or authorization[:7].lower() != "bearer ":
+        return None
+    try:
+        claims = decode_access_token(get_settings(), authorization[7:].strip())
+    except Exception:
+        return None
+    return ("client:" if claims.client else "user:") + claims.sub
