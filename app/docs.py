@@ -5,8 +5,9 @@ and ReDoc 2 from the files the `fastapi-offline` package ships instead of a CDN.
 
 The OpenAPI document is FastAPI's, finished in one place so that every route gets the same
 contract without repeating it: every error is problem+json (422 with the field errors), the
-400 for a body that is not JSON, 401/403 where a token or scopes are needed, the Idempotency-Key
-header on authenticated POSTs, and the client-credentials flow beside the password flow.
+400 for a body that is not JSON, 413 for one too large, 401/403 where a token or scopes are
+needed, 429 with Retry-After for the per-token rate limit, the Idempotency-Key header on
+authenticated POSTs, and the client-credentials flow beside the password flow.
 """
 
 from __future__ import annotations
@@ -102,7 +103,14 @@ _ERROR_DESCRIPTIONS = {
     401: "No valid bearer token",
     403: "The token lacks a scope this operation needs (`insufficient-scope`)",
     409: "A request with the same Idempotency-Key is still being processed",
+    413: "The request body is larger than the service accepts (`payload-too-large`)",
     422: "The request body or parameters are not valid",
+    429: "Too many requests with this token (`rate-limited`); retry after `Retry-After`",
+}
+
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 0},
 }
 
 
@@ -201,16 +209,22 @@ def _finish_operation(method: str, operation: dict[str, Any]) -> None:
         _ensure(responses, 400, "Invalid Idempotency-Key, or the body is not valid JSON")
     if "application/json" in body_types:
         _ensure(responses, 400)
+    if body_types:
+        _ensure(responses, 413)
     if operation.get("parameters") or body_types:
         _ensure(responses, 422)
     if security:
         _ensure(responses, 401)
+        # The per-token rate limit (app.core.limits) counts every authenticated request.
+        _ensure(responses, 429)
     if scopes:
         _ensure(responses, 403)
 
     for code, response in responses.items():
         if code.isdigit() and int(code) >= 400:
             response["content"] = _problem_content(int(code), response.get("content", {}))
+    if "429" in responses:
+        responses["429"].setdefault("headers", {}).setdefault("Retry-After", RETRY_AFTER)
 
 
 def _ensure(responses: dict[str, Any], status: int, description: str | None = None) -> None:

@@ -131,6 +131,8 @@ def test_secured_operations_declare_their_scopes(document):
             problems.append(f"{where}: unknown scopes {sorted(unknown)}")
         if "401" not in op["responses"]:
             problems.append(f"{where}: 401 not documented")
+        if "429" not in op["responses"]:
+            problems.append(f"{where}: 429 (per-token rate limit) not documented")
         if scopes and "403" not in op["responses"]:
             problems.append(f"{where}: 403 not documented")
     assert not problems, "\n".join(problems)
@@ -161,6 +163,12 @@ def test_bad_requests_are_documented_where_they_can_happen(document):
             problems.append(f"{where}: has parameters or a body but no 422")
         if "application/json" in body and "400" not in op["responses"]:
             problems.append(f"{where}: takes JSON but documents no 400 (malformed JSON)")
+        if body and "413" not in op["responses"]:
+            problems.append(f"{where}: takes a body but documents no 413")
+        if "429" in op["responses"] and "Retry-After" not in op["responses"]["429"].get(
+            "headers", {}
+        ):
+            problems.append(f"{where}: 429 without its Retry-After header")
         if "422" in op["responses"]:
             ref = op["responses"]["422"]["content"][PROBLEM_JSON]["schema"].get("$ref", "")
             if not ref.endswith("/ValidationProblem"):
