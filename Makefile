@@ -21,6 +21,7 @@ LINT_PATHS := app tests bench scripts
 .PHONY: help .venv venv run test test-pg lint format typecheck openapi migrate worker clean
 .PHONY: openapi-check ts-check browser-test
 .PHONY: bench chaos
+.PHONY: schemathesis
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -76,6 +77,13 @@ ts-check: $(EXAMPLES)/node_modules/.installed ## Generate TypeScript types from 
 
 browser-test: $(STAMP) ## Log in and try an operation in Swagger UI, in headless Chromium
 	TRANTIB_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
+
+# Examples per operation for `make schemathesis`; `make test` runs 3.
+SCHEMATHESIS_EXAMPLES ?= 25
+
+schemathesis: $(STAMP) ## Schemathesis: many generated requests per operation, as every role (database: TEST_DATABASE_URL)
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TRANTIB_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
+		$(BIN)/pytest -m schemathesis tests/contract/test_schemathesis.py $(PYTEST_ARGS)
 
 chaos: $(STAMP) ## Crash test on PostgreSQL (PG_TEST_URL's server): kill -9 API and worker mid-lifecycle
 	$(BIN)/python -m scripts.chaos --database-url '$(PG_TEST_URL)' $(CHAOS_ARGS)
