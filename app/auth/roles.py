@@ -23,35 +23,66 @@ UNIT_ROLES = frozenset({Role.camat, Role.sekcam, Role.kasi_trantib, Role.danru, 
 # One holder of each of these per kecamatan at a time.
 SINGLE_HOLDER_ROLES = frozenset({Role.camat, Role.sekcam, Role.kasi_trantib})
 
-_READ = (S.incidents_read, S.orders_read, S.drafts_read, S.verifications_read,
-         S.field_reports_read, S.archive_read, S.sla_read, S.tasks_read, S.units_read)
+_READ = (
+    S.incidents_read,
+    S.orders_read,
+    S.drafts_read,
+    S.verifications_read,
+    S.field_reports_read,
+    S.archive_read,
+    S.sla_read,
+    S.tasks_read,
+    S.units_read,
+)
 
 ROLE_SCOPES: dict[Role, frozenset[S]] = {
     Role.camat: frozenset(
-        {*_READ, S.incidents_write, S.incidents_cancel, S.orders_command,
-         S.verifications_verify, S.orders_validate}
+        {
+            *_READ,
+            S.incidents_write,
+            S.incidents_cancel,
+            S.orders_command,
+            S.verifications_verify,
+            S.orders_validate,
+        }
     ),
     Role.sekcam: frozenset({*_READ, S.verifications_paraf}),
     Role.kasi_trantib: frozenset(
-        {*_READ, S.incidents_write, S.instructions_write, S.verifications_review,
-         S.orders_dispatch, S.archive_write}
+        {
+            *_READ,
+            S.incidents_write,
+            S.instructions_write,
+            S.verifications_review,
+            S.orders_dispatch,
+            S.archive_write,
+        }
     ),
     Role.danru: frozenset({*_READ, S.drafts_write, S.briefings_write, S.field_work_close}),
     Role.anggota: frozenset(
-        {S.incidents_read, S.orders_read, S.field_reports_read, S.field_reports_write,
-         S.tasks_read, S.units_read}
+        {
+            S.incidents_read,
+            S.orders_read,
+            S.field_reports_read,
+            S.field_reports_write,
+            S.tasks_read,
+            S.units_read,
+        }
     ),
     Role.pimpinan: frozenset({s for s in _READ if s is not S.tasks_read}),
     Role.admin: frozenset(
-        {S.users_admin, S.units_read, S.calendar_admin, S.sla_read, S.webhooks_admin,
-         S.clients_admin}
+        {
+            S.users_admin,
+            S.units_read,
+            S.calendar_admin,
+            S.sla_read,
+            S.webhooks_admin,
+            S.clients_admin,
+        }
     ),
     # The ceiling for service clients: each client holds the subset an administrator grants
     # it. Reading, and registering incidents; never a step action, which the SOP gives to
     # people by role.
-    Role.service: frozenset(
-        {*(s for s in _READ if s is not S.tasks_read), S.incidents_write}
-    ),
+    Role.service: frozenset({*(s for s in _READ if s is not S.tasks_read), S.incidents_write}),
 }
 
 

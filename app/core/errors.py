@@ -170,8 +170,14 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
-        errors.append({"loc": loc, "field": ".".join(loc[1:]), "message": err.get("msg", ""),
-                       "type": err.get("type", "")})
+        errors.append(
+            {
+                "loc": loc,
+                "field": ".".join(loc[1:]),
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+        )
     return errors
 
 
@@ -179,8 +185,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         return problem_response(
-            request, status=exc.status, kind=exc.kind, title=exc.title, detail=exc.detail,
-            headers=exc.headers or None, extra=exc.extra,
+            request,
+            status=exc.status,
+            kind=exc.kind,
+            title=exc.title,
+            detail=exc.detail,
+            headers=exc.headers or None,
+            extra=exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -189,13 +200,20 @@ def install_error_handlers(app: FastAPI) -> None:
         # A body that is not JSON at all is a 400, as FastAPI itself answers it.
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(
-                request, status=400, kind="malformed-json", title="Malformed JSON body",
+                request,
+                status=400,
+                kind="malformed-json",
+                title="Malformed JSON body",
                 detail="The request body is not valid JSON",
             )
         detail = "; ".join(f"{e['field'] or e['loc'][0]}: {e['message']}" for e in errors[:5])
         return problem_response(
-            request, status=422, kind="validation-error", title="The request is not valid",
-            detail=detail, extra={"errors": errors},
+            request,
+            status=422,
+            kind="validation-error",
+            title="The request is not valid",
+            detail=detail,
+            extra={"errors": errors},
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -203,7 +221,11 @@ def install_error_handlers(app: FastAPI) -> None:
         kind, title = _HTTP_KINDS.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(
-            request, status=exc.status_code, kind=kind, title=title, detail=detail,
+            request,
+            status=exc.status_code,
+            kind=kind,
+            title=title,
+            detail=detail,
             headers=dict(exc.headers) if exc.headers else None,
         )
 
@@ -214,7 +236,10 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         # Sent by Starlette's outermost middleware, past the one that adds these headers.
         return problem_response(
-            request, status=500, kind="internal-error", title="Internal server error",
+            request,
+            status=500,
+            kind="internal-error",
+            title="Internal server error",
             detail="The server could not complete the request; it has been logged.",
             headers=api_headers(),
         )

@@ -21,8 +21,9 @@ def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -50,26 +51,36 @@ def fire(url: str, calls: list[tuple[str, dict, dict]]) -> list[httpx.Response]:
 def test_two_step_actions_at_once_one_wins(flow: Flow, live_url: str) -> None:
     flow.run_to(1)
     body = {**WALIKOTA_ORDER, "number": "WK/RACE"}
-    calls = [(f"/api/v1/incidents/{flow.incident_id}/orders",
-              {**body, "number": f"WK/RACE/{i}"}, flow.as_("camat")) for i in range(6)]
+    calls = [
+        (
+            f"/api/v1/incidents/{flow.incident_id}/orders",
+            {**body, "number": f"WK/RACE/{i}"},
+            flow.as_("camat"),
+        )
+        for i in range(6)
+    ]
     responses = fire(live_url, calls)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 5, [r.text for r in responses]
     assert flow.incident()["current_step"] == 2
-    orders = flow.client.get(f"/api/v1/incidents/{flow.incident_id}/orders",
-                             headers=flow.as_("camat")).json()
+    orders = flow.client.get(
+        f"/api/v1/incidents/{flow.incident_id}/orders", headers=flow.as_("camat")
+    ).json()
     assert len(orders) == 1
 
 
-def test_surat_perintah_numbers_have_no_gaps_under_concurrency(
-    flow_for, live_url: str
-) -> None:
+def test_surat_perintah_numbers_have_no_gaps_under_concurrency(flow_for, live_url: str) -> None:
     flows = [flow_for("ciledug") for _ in range(5)]
     for one in flows:
         one.run_to(5)
-    calls = [(f"/api/v1/incidents/{one.incident_id}/orders",
-              {"kind": "surat_perintah", "draft_id": one.draft_id}, one.as_("camat"))
-             for one in flows]
+    calls = [
+        (
+            f"/api/v1/incidents/{one.incident_id}/orders",
+            {"kind": "surat_perintah", "draft_id": one.draft_id},
+            one.as_("camat"),
+        )
+        for one in flows
+    ]
     responses = fire(live_url, calls)
     assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
     sequences = sorted(int(re.split("/", r.json()["number"])[1]) for r in responses)
