@@ -123,8 +123,8 @@ def append_event(
     concurrent appenders cannot fork the chain; the loser gets ConcurrentUpdate.
     """
     found = session.execute(
-        select(Incident.unit_id, Incident.audit_seq, Incident.audit_head)
-        .where(Incident.id == incident_id)  # type: ignore[arg-type]
+        select(Incident.unit_id, Incident.audit_seq, Incident.audit_head)  # type: ignore[call-overload]
+        .where(Incident.id == incident_id)
         .with_for_update()
     ).first()
     if found is None:
@@ -180,7 +180,7 @@ def verify_chain(session: Session, incident_id: uuid.UUID) -> ChainReport:
             return ChainReport(False, count, event.seq, "content does not match its hash")
         prev = event.hash
     head = session.execute(
-        select(Incident.audit_head).where(Incident.id == incident_id)  # type: ignore[arg-type]
+        select(Incident.audit_head).where(Incident.id == incident_id)  # type: ignore[call-overload]
     ).scalar()
     if head is not None and head != prev:
         return ChainReport(False, count, count + 1, "chain head missing events")

@@ -26,9 +26,9 @@ class Counter(SQLModel, table=True):
 def next_value(session: Session, kind: str, unit_id: int, year: int) -> int:
     where = (Counter.kind == kind, Counter.unit_id == unit_id, Counter.year == year)
     bump = (
-        update(Counter)
-        .where(*where)
-        .values(last_value=Counter.last_value + 1)  # type: ignore[arg-type]
+        update(Counter)  # type: ignore[call-overload]
+        .where(*where)  # type: ignore[arg-type]
+        .values(last_value=Counter.last_value + 1)
         .returning(Counter.last_value)
     )
     value = session.execute(bump).scalar()

@@ -48,7 +48,7 @@ def utc_field(nullable: bool = False, index: bool = False) -> Any:
 
     from app.core import clock
 
-    column = Column(UTCDateTime(), nullable=nullable, index=index)
+    column = Column(UTCDateTime(), nullable=nullable, index=index)  # type: ignore[var-annotated]
     if nullable:
         return Field(default=None, sa_column=column)
     return Field(default_factory=clock.now, sa_column=column)

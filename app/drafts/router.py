@@ -158,8 +158,8 @@ def incident_report(
     draft = session.execute(
         select(Draft).where(
             Draft.incident_id == incident.id,  # type: ignore[arg-type]
-            Draft.kind == DraftKind.report,
-        )  # type: ignore[arg-type]
+            Draft.kind == DraftKind.report,  # type: ignore[arg-type]
+        )
     ).scalar_one_or_none()
     if draft is None or draft.status != DraftStatus.approved:
         raise NotFound("The incident has no approved Laporan Pelaksanaan yet")

@@ -60,8 +60,8 @@ def current_version(session: Session, draft: Draft) -> DraftVersion:
     return session.execute(
         select(DraftVersion).where(
             DraftVersion.draft_id == draft.id,  # type: ignore[arg-type]
-            DraftVersion.number == draft.current_version,
-        )  # type: ignore[arg-type]
+            DraftVersion.number == draft.current_version,  # type: ignore[arg-type]
+        )
     ).scalar_one()
 
 
@@ -88,10 +88,10 @@ def _check_field_reports(ctx: Context, content: dict[str, Any]) -> None:
     wanted = [uuid.UUID(str(i)) for i in content.get("field_report_ids", [])]
     found = set(
         ctx.session.execute(
-            select(FieldReport.id).where(
-                FieldReport.incident_id == ctx.incident.id,  # type: ignore[arg-type]
-                FieldReport.id.in_(wanted),
-            )  # type: ignore[attr-defined]
+            select(FieldReport.id).where(  # type: ignore[call-overload]
+                FieldReport.incident_id == ctx.incident.id,
+                FieldReport.id.in_(wanted),  # type: ignore[attr-defined]
+            )
         ).scalars()
     )
     bad = [str(i) for i in wanted if i not in found]

@@ -125,7 +125,7 @@ class IdempotencyMiddleware:
         async def replay_receive() -> Message:
             nonlocal body
             if body is not None:
-                chunk, body = body, None
+                chunk, body = body, None  # type: ignore[assignment]
                 return {"type": "http.request", "body": chunk, "more_body": more}
             return await receive()
 
@@ -171,11 +171,11 @@ def _claim(caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
     with Session(get_engine()) as session:
         session.execute(
             delete(IdempotencyRecord).where(
-                IdempotencyRecord.caller == caller,
+                IdempotencyRecord.caller == caller,  # type: ignore[arg-type]
                 IdempotencyRecord.key == key,  # type: ignore[arg-type]
-                IdempotencyRecord.expires_at < now,
+                IdempotencyRecord.expires_at < now,  # type: ignore[arg-type]
             )
-        )  # type: ignore[arg-type]
+        )
         session.commit()
         session.add(
             IdempotencyRecord(
@@ -194,8 +194,9 @@ def _claim(caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
             session.rollback()
         existing = session.execute(
             select(IdempotencyRecord).where(
-                IdempotencyRecord.caller == caller, IdempotencyRecord.key == key
-            )  # type: ignore[arg-type]
+                IdempotencyRecord.caller == caller,  # type: ignore[arg-type]
+                IdempotencyRecord.key == key,  # type: ignore[arg-type]
+            )
         ).scalar_one_or_none()
         if existing is None:
             return _claim(caller, key, fingerprint)
@@ -204,10 +205,10 @@ def _claim(caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
             taken = session.execute(
                 update(IdempotencyRecord)
                 .where(
-                    IdempotencyRecord.caller == caller,
+                    IdempotencyRecord.caller == caller,  # type: ignore[arg-type]
                     IdempotencyRecord.key == key,  # type: ignore[arg-type]
                     IdempotencyRecord.created_at == existing.created_at,
-                )  # type: ignore[arg-type]
+                )
                 .values(created_at=now)
             )
             session.commit()
@@ -229,8 +230,8 @@ def _finish(caller: str, key: str, captured: dict[str, Any]) -> None:
             }
             session.execute(
                 update(IdempotencyRecord)
-                .where(*where)
-                .values(  # type: ignore[arg-type]
+                .where(*where)  # type: ignore[arg-type]
+                .values(
                     state="done",
                     status_code=captured["status"],
                     headers=headers,

@@ -146,20 +146,20 @@ def list_incidents(
         conditions.append(Incident.kind == kind)
     if unit:
         unit_row = session.execute(
-            select(Unit.id).where(or_(Unit.code == unit, Unit.slug == unit))  # type: ignore[arg-type]
+            select(Unit.id).where(or_(Unit.code == unit, Unit.slug == unit))  # type: ignore[arg-type, call-overload]
         ).scalar()
         conditions.append(Incident.unit_id == unit_row if unit_row else false())
     if reported_from:
-        conditions.append(Incident.reported_at >= reported_from)  # type: ignore[operator]
+        conditions.append(Incident.reported_at >= reported_from)
     if reported_to:
-        conditions.append(Incident.reported_at < reported_to)  # type: ignore[operator]
+        conditions.append(Incident.reported_at < reported_to)
     where = and_(*conditions)
     total = session.execute(select(func.count()).select_from(Incident).where(where)).scalar_one()
     rows = (
         session.execute(
             select(Incident)
             .where(where)
-            .order_by(Incident.reported_at.desc(), Incident.id)  # type: ignore[attr-defined]
+            .order_by(Incident.reported_at.desc(), Incident.id)  # type: ignore[arg-type, attr-defined]
             .limit(limit)
             .offset(offset)
         )
@@ -294,29 +294,29 @@ def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
             elif rule.assignment is Assignment.briefed_member:
                 parts.append(
                     exists().where(
-                        IncidentAssignment.incident_id == Incident.id,
-                        IncidentAssignment.user_id == principal.id,
-                        IncidentAssignment.kind == "member",
+                        IncidentAssignment.incident_id == Incident.id,  # type: ignore[arg-type]
+                        IncidentAssignment.user_id == principal.id,  # type: ignore[arg-type]
+                        IncidentAssignment.kind == "member",  # type: ignore[arg-type]
                     )
                 )
                 parts.append(
                     ~exists().where(
-                        FieldReport.incident_id == Incident.id,
-                        FieldReport.author_id == principal.id,
+                        FieldReport.incident_id == Incident.id,  # type: ignore[arg-type]
+                        FieldReport.author_id == principal.id,  # type: ignore[arg-type]
                     )
                 )
             clauses.append(and_(*parts))
     if not clauses:
         return []
     rows = session.execute(
-        select(Incident, StepRun.started_at, StepRun.due_at)
-        .join(StepRun, StepRun.id == Incident.current_run_id, isouter=True)  # type: ignore[arg-type]
+        select(Incident, StepRun.started_at, StepRun.due_at)  # type: ignore[call-overload]
+        .join(StepRun, StepRun.id == Incident.current_run_id, isouter=True)
         .where(
             Incident.unit_id == principal.unit_id,
             Incident.status == IncidentStatus.active,
             or_(*clauses),
         )
-        .order_by(StepRun.started_at, Incident.id)  # type: ignore[arg-type]
+        .order_by(StepRun.started_at, Incident.id)
         .limit(200)
     ).all()
     result = []

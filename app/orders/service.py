@@ -70,11 +70,11 @@ def record_walikota(
 ) -> Order:
     def handler(ctx: Context) -> Outcome:
         taken = ctx.session.execute(
-            select(Order.id).where(
-                Order.unit_id == ctx.incident.unit_id,  # type: ignore[arg-type]
-                Order.kind == OrderKind.walikota,  # type: ignore[arg-type]
+            select(Order.id).where(  # type: ignore[call-overload]
+                Order.unit_id == ctx.incident.unit_id,
+                Order.kind == OrderKind.walikota,
                 Order.number == body.number,
-            )  # type: ignore[arg-type]
+            )
         ).first()
         if taken is not None:
             raise NumberTaken(
@@ -135,8 +135,8 @@ def validate(
         draft = ctx.session.execute(
             select(Draft).where(
                 Draft.id == body.draft_id,  # type: ignore[arg-type]
-                Draft.incident_id == ctx.incident.id,
-            )  # type: ignore[arg-type]
+                Draft.incident_id == ctx.incident.id,  # type: ignore[arg-type]
+            )
         ).scalar_one_or_none()
         if draft is None or draft.kind != DraftKind.order:
             raise NotFound("No draft order with this id in the incident")

@@ -151,7 +151,7 @@ class Outcome:
     result: Any = None
     advance_to: int | None = None
     loop_back: int | None = None
-    stage: str | None | type[Ellipsis] = ...
+    stage: str | None | type[Ellipsis] = ...  # type: ignore[assignment, valid-type]
     close: bool = False
     cancel: bool = False
     incident: dict[str, Any] = field(default_factory=dict)
@@ -225,10 +225,10 @@ def _assigned(
     if assignment is Assignment.dispatched_danru:
         return incident.dispatched_danru_id == principal.id
     found = session.execute(
-        select(IncidentAssignment.id).where(
-            IncidentAssignment.incident_id == incident.id,  # type: ignore[arg-type]
-            IncidentAssignment.user_id == principal.id,  # type: ignore[arg-type]
-            IncidentAssignment.kind == "member",  # type: ignore[arg-type]
+        select(IncidentAssignment.id).where(  # type: ignore[call-overload]
+            IncidentAssignment.incident_id == incident.id,
+            IncidentAssignment.user_id == principal.id,
+            IncidentAssignment.kind == "member",
         )
     ).first()
     return found is not None
@@ -350,14 +350,14 @@ def perform(
     run = None
     if incident.current_run_id is not None:
         run = session.execute(
-            select(
+            select(  # type: ignore[call-overload]
                 StepRun.id,
                 StepRun.started_at,
                 StepRun.calendar,
                 StepRun.sla_seconds,
                 StepRun.step,
                 StepRun.attempt,
-            ).where(StepRun.id == incident.current_run_id)  # type: ignore[arg-type]
+            ).where(StepRun.id == incident.current_run_id)
         ).one()
     run_started_at = run.started_at if run is not None else None
     when = check_occurred_at(occurred_at, now=now, not_before=run_started_at)
@@ -416,7 +416,7 @@ def _close_run(session: Session, run: Any, completed_at: datetime) -> dict[str, 
     status = RunStatus.on_time if elapsed <= run.sla_seconds else RunStatus.late
     session.execute(
         update(StepRun)
-        .where(StepRun.id == run.id)  # type: ignore[arg-type]
+        .where(StepRun.id == run.id)
         .values(completed_at=completed_at, elapsed_seconds=elapsed, status=status)
     )
     return {

@@ -44,7 +44,7 @@ def demo_users(units: list[Unit]) -> Iterator[DemoUser]:
 
 def seed_demo(session: Session, password: str) -> int:
     """Insert every demo user in one statement; returns how many were added."""
-    units = list(session.exec(select(Unit).order_by(Unit.id)).scalars())  # type: ignore[call-overload]
+    units = list(session.exec(select(Unit).order_by(Unit.id)).scalars())  # type: ignore[arg-type, call-overload]
     by_slug = {u.slug: u.id for u in units}
     # One argon2 hash for all: they share the demo password, and 93 hashes would take seconds.
     password_hash = hash_password(password)

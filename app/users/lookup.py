@@ -20,11 +20,11 @@ def require_members(
     wanted = list(dict.fromkeys(user_ids))
     found = set(
         session.execute(
-            select(User.id).where(
+            select(User.id).where(  # type: ignore[call-overload]
                 User.id.in_(wanted),  # type: ignore[attr-defined]
-                User.role == role,  # type: ignore[arg-type]
-                User.unit_id == unit_id,  # type: ignore[arg-type]
-                User.active,  # type: ignore[arg-type]
+                User.role == role,
+                User.unit_id == unit_id,
+                User.active,
             )
         ).scalars()
     )
