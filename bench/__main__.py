@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,11 +37,13 @@ from sqlalchemy import create_engine, text
 
 from bench import scale, servers
 from bench.app import PROBE_TABLE
-from bench.client import Connection, percentile
+from bench.client import Connection, Response, percentile
 from bench.lifecycle import SLUGS, STEP_LABELS, Lifecycle, Recorder, login_all, unit_usernames
 
 RESULTS = servers.ROOT / "bench" / "results"
 HOST = "127.0.0.1"
+MIN_SAMPLES = 5
+READ_BUDGET_SECONDS = 15.0
 TARGETS = {"overhead_ratio": 1.5, "throughput_ratio": 0.75, "scale_ratio": 3.0, "rss_mb": 150}
 
 
@@ -116,8 +119,37 @@ class Stack:
 # --- overhead ------------------------------------------------------------------------------
 
 
+class CountingConnection(Connection):
+    """Reads the server's statement counter around every POST of a lifecycle."""
+
+    last_statements: int = 0
+
+    async def count(self) -> int:
+        answer = await super().request("GET", "/bench/statements")
+        return int(answer.json()["count"])
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Response:
+        if method != "POST" or path.startswith("/bench/"):
+            return await super().request(method, path, **kwargs)
+        before = await self.count()
+        answer = await super().request(method, path, **kwargs)
+        self.last_statements = await self.count() - before
+        return answer
+
+
+class CountingRecorder(Recorder):
+    def __init__(self, conn: CountingConnection) -> None:
+        super().__init__()
+        self.conn = conn
+        self.statements: dict[str, list[int]] = defaultdict(list)
+
+    def record(self, label: str, response: Response) -> None:
+        super().record(label, response)
+        self.statements[label].append(self.conn.last_statements)
+
+
 async def overhead(port: int, users: Any, lifecycles: int) -> dict[str, Any]:
-    conn = Connection(HOST, port)
+    conn = CountingConnection(HOST, port)
     bare: list[float] = []
 
     async def probe() -> None:
@@ -125,9 +157,9 @@ async def overhead(port: int, users: Any, lifecycles: int) -> dict[str, Any]:
         assert answer.status == 201, answer.body
         bare.append(answer.elapsed)
 
-    async def sequence(count: int, keyed: bool) -> tuple[Recorder, list[float]]:
+    async def sequence(count: int, keyed: bool) -> tuple[CountingRecorder, list[float]]:
         bare.clear()
-        recorder = Recorder()
+        recorder = CountingRecorder(conn)
         for i in range(count):
             lifecycle = Lifecycle(
                 conn, users, SLUGS[i % len(SLUGS)], recorder, idempotency_keys=keyed, on_ack=probe
@@ -144,6 +176,7 @@ async def overhead(port: int, users: Any, lifecycles: int) -> dict[str, Any]:
     rows = []
     for label in STEP_LABELS:
         row: dict[str, Any] = {"action": label, **stats(plain.latencies[label])}
+        row["statements"] = int(percentile([float(n) for n in plain.statements[label]], 50))
         row["ratio"] = round(percentile(plain.latencies[label], 50) / bare_p50, 2)
         row["with_key_p50_ms"] = ms(percentile(keyed.latencies[label], 50))
         row["with_key_ratio"] = round(percentile(keyed.latencies[label], 50) / keyed_bare_p50, 2)
@@ -252,14 +285,30 @@ async def bare_level(port: int, clients: int, duration: float, warmup: float) ->
 async def throughput(
     port: int, users: Any, levels: list[int], duration: float, warmup: float
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "levels": [await one_level(port, users, c, duration, warmup) for c in levels]
-    }
-    out["bare_32"] = await bare_level(port, 32, duration, warmup)
+    # The yardstick first, on a server with nothing left over from a heavier level.
+    out: dict[str, Any] = {"bare_32": await bare_level(port, 32, duration, warmup)}
+    out["levels"] = []
+    for clients in levels:
+        await settle(port)
+        out["levels"].append(await one_level(port, users, clients, duration, warmup))
     at32 = next((lv for lv in out["levels"] if lv["clients"] == 32), None)
-    if at32:
+    if at32 and out["bare_32"]["requests_per_s"]:
         out["ratio_32"] = round(at32["posts_per_s"] / out["bare_32"]["requests_per_s"], 2)
     return out
+
+
+async def settle(port: int, quiet_ms: float = 50.0, limit: float = 120.0) -> None:
+    """Wait until the server answers a bare request quickly again: requests of the clients
+    stopped at the end of a level may still be running."""
+    conn = Connection(HOST, port, timeout=limit)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline:
+        answer = await conn.request("GET", "/healthz")
+        if answer.elapsed * 1000 < quiet_ms:
+            break
+        await asyncio.sleep(0.5)
+    conn.close()
 
 
 # --- scale ---------------------------------------------------------------------------------
@@ -287,13 +336,18 @@ async def measure_reads(
     conn = Connection(HOST, port, timeout=300)
     out = {}
     for name, who, path in queries:
-        times = []
-        for i in range(samples + 3):
+        times: list[float] = []
+        spent = 0.0
+        # A slow read gets fewer samples (at least MIN_SAMPLES) so the phase stays bounded.
+        for i in range(samples + 2):
             answer = await conn.request("GET", path, headers=users.auth(who))
             if answer.status != 200:
                 raise RuntimeError(f"{name}: {answer.status} {answer.body[:300]!r}")
-            if i >= 3:
+            if i >= 2:
                 times.append(answer.elapsed)
+                spent += answer.elapsed
+            if len(times) >= MIN_SAMPLES and spent > READ_BUDGET_SECONDS:
+                break
         out[name] = stats(times)
     conn.close()
     return out
@@ -349,16 +403,17 @@ def table(results: dict[str, Any]) -> str:
             f"overhead (sequential; bare INSERT p50 {o['bare']['p50_ms']} ms, "
             f"p99 {o['bare']['p99_ms']} ms; target ratio <= {TARGETS['overhead_ratio']})"
         )
-        head = f"{'n':>4} {'p50':>8} {'p99':>8} {'ratio':>6} {'key p50':>8} {'ratio':>6}"
+        head = f"{'n':>4} {'SQL':>4} {'p50':>8} {'p99':>8} {'ratio':>6} {'key p50':>8} {'ratio':>6}"
         lines.append(f"  {'action':34} {head}")
         for r in o["actions"]:
             lines.append(
-                f"  {r['action']:34} {r['n']:>4} {r['p50_ms']:>8} {r['p99_ms']:>8} "
-                f"{r['ratio']:>6} {r['with_key_p50_ms']:>8} {r['with_key_ratio']:>6}"
+                f"  {r['action']:34} {r['n']:>4} {r['statements']:>4} {r['p50_ms']:>8} "
+                f"{r['p99_ms']:>8} {r['ratio']:>6} {r['with_key_p50_ms']:>8} "
+                f"{r['with_key_ratio']:>6}"
             )
         a = o["all_actions"]
         lines.append(
-            f"  {'all POSTs':34} {a['n']:>4} {a['p50_ms']:>8} {a['p99_ms']:>8} "
+            f"  {'all POSTs':34} {a['n']:>4} {'':>4} {a['p50_ms']:>8} {a['p99_ms']:>8} "
             f"{o['all_actions_ratio']:>6}"
         )
     if "throughput" in results:

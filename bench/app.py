@@ -2,17 +2,19 @@
 
 `POST /bench/insert` is the yardstick of the overhead figures: a FastAPI endpoint on the same
 process, middleware stack, session dependency, pool and driver as the step actions, doing one
-INSERT and the request's commit. It exists only in this wrapper, never in the product.
+INSERT and the request's commit. `GET /bench/statements` counts the SQL statements the
+process sent. Both exist only in this wrapper, never in the product.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from app.core.db import SessionDep
+from app.core.db import SessionDep, get_engine
 from app.main import create_app
 
 # Created by the benchmark before uvicorn starts (two workers must not race to create it).
@@ -25,6 +27,20 @@ CREATE TABLE IF NOT EXISTS bench_probe (
 """
 
 app = create_app()
+
+# SQL statements this process has sent, read between two sequential requests to know how many
+# round trips to the database each action takes.
+_statements = [0]
+
+
+@event.listens_for(get_engine(), "before_cursor_execute")
+def _count(*_args: Any) -> None:
+    _statements[0] += 1
+
+
+@app.get("/bench/statements", include_in_schema=False)
+async def bench_statements() -> dict[str, int]:
+    return {"count": _statements[0]}
 
 
 @app.post("/bench/insert", status_code=201, include_in_schema=False)
