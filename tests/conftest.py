@@ -70,6 +70,9 @@ def _configured(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     os.environ["TRANTIB_DEMO_PASSWORD"] = DEMO_PASSWORD
     os.environ["TRANTIB_ATTACHMENTS_DIR"] = str(tmp_path_factory.mktemp("attachments"))
     os.environ.setdefault("TRANTIB_ENVIRONMENT", "development")
+    # Tests act as a few demo users far faster than people do; the rate limit has its own
+    # tests (tests/security/test_api4_resource_consumption.py), which set it.
+    os.environ.setdefault("TRANTIB_RATE_LIMIT_PER_MINUTE", "0")
     from app.core.config import get_settings
     from app.core.db import get_engine
 
