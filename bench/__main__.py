@@ -43,6 +43,7 @@ from bench.lifecycle import SLUGS, STEP_LABELS, Lifecycle, Recorder, login_all, 
 RESULTS = servers.ROOT / "bench" / "results"
 HOST = "127.0.0.1"
 MIN_SAMPLES = 5
+SETTLE_SECONDS = 15.0
 READ_BUDGET_SECONDS = 15.0
 TARGETS = {"overhead_ratio": 1.5, "throughput_ratio": 0.75, "scale_ratio": 3.0, "rss_mb": 150}
 
@@ -369,6 +370,8 @@ async def scale_phase(stack: Stack, sizes: list[int], samples: int) -> dict[str,
         while history.runs < size * 0.995:
             scale.load(stack.url, history, size)
         load_seconds = round(time.monotonic() - started, 1)
+        # Autovacuum and the background writer follow a big load; let them pass.
+        await asyncio.sleep(SETTLE_SECONDS)
         reads = await measure_reads(stack.api.port, users, scale_queries(now), samples)
         results["sizes"].append(
             {

@@ -184,6 +184,8 @@ def load(database_url: str, history: History, target_runs: int) -> tuple[int, in
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE incidents")
         conn.execute("VACUUM ANALYZE step_runs")
+        # Write the load out now, not during the reads that follow.
+        conn.execute("CHECKPOINT")
     runs = int(added[0]) if added else 0
     history.next_index += count
     history.runs += runs
