@@ -35,18 +35,19 @@ KECAMATAN_IN_CODE_ORDER = [
 ]
 
 
-@pytest.fixture
-def fresh_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of the backend under test, separate from the suite's own."""
+@pytest.fixture(scope="module")
+def fresh_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of the backend under test, separate from the suite's own and empty when
+    first used. One for the module: on a busy server, dropping a database can take minutes."""
     if PG_URL:
         url, drop = _create_pg_database(PG_URL)
         yield url
         drop()
     else:
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('migrations') / 'fresh.db'}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def fresh_engine(fresh_url: str) -> Iterator[Engine]:
     engine = create_engine(fresh_url)
     yield engine
@@ -73,6 +74,7 @@ def test_file_names_follow_the_convention() -> None:
 
 
 def test_head_matches_the_models(fresh_url: str, fresh_engine: Engine) -> None:
+    # Built by the migrations alone, whichever test of this module ran first.
     command.upgrade(alembic_config(fresh_url), "head")
 
     with fresh_engine.connect() as conn:
