@@ -70,6 +70,9 @@ class Inbox:
     """What the receiver got: every webhook-id in arrival order, and bad signatures."""
 
     secret: str = ""
+    # Seconds the receiver takes to answer: widens the window in which a worker killed
+    # mid-delivery has sent a message but not yet recorded it.
+    delay: float = 0.0
     ids: list[str] = field(default_factory=list)
     bad_signatures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -98,6 +101,8 @@ def start_receiver(inbox: Inbox) -> ThreadingHTTPServer:
             with inbox.lock:
                 inbox.ids.append(msg_id)
                 inbox.bad_signatures += 0 if ok else 1
+            if inbox.delay:
+                time.sleep(inbox.delay)
             self.send_response(204)
             self.end_headers()
 
@@ -427,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--incidents", type=int, default=13, help="concurrent lifecycles")
     parser.add_argument("--kills", type=int, default=2, help="crashes during the run")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per action")
+    parser.add_argument(
+        "--receiver-delay", type=float, default=0.0, help="seconds the receiver takes to answer"
+    )
     parser.add_argument("--password", default=servers.DEMO_PASSWORD)
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
     args = parser.parse_args(argv)
@@ -435,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     url, drop = servers.create_database(args.database_url, "trantib_chaos")
     workdir = Path(tempfile.mkdtemp(prefix="trantib-chaos-"))
     run = Run(args, url, workdir)
+    run.inbox.delay = args.receiver_delay
     receiver = start_receiver(run.inbox)
     engine = create_engine(url)
     status = 1
