@@ -105,6 +105,15 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id) -> None
             elif step == 8:
                 done = len(flow.field_report_ids)
                 flow.step8((("anggota1", "anggota2")[done],))
+            elif step == 9 and not flow.field_report_ids and not flow.report_draft_id:
+                # Field work was closed early before anyone reported: a report draft needs
+                # field reports, so the refusal is the expected answer here.
+                response = client.post(
+                    f"/api/v1/incidents/{flow.incident_id}/drafts",
+                    json=report_draft([]),
+                    headers=flow.as_("danru"),
+                )
+                assert response.status_code == 422
             else:
                 getattr(flow, f"step{step}")()
 
