@@ -32,6 +32,7 @@ from app.core.security import (
     create_access_token,
     hash_opaque_token,
     new_opaque_token,
+    verify_and_update_password,
     verify_password,
 )
 from app.units.models import Unit
@@ -198,8 +199,12 @@ def authenticate(session: Session, username: str, password: str) -> User:
         verify_password(password[:PASSWORD_MAX], None)
     elif user is None:
         verify_password(password, None)
-    elif verify_password(password, stored_hash) and active:
-        return user
+    else:
+        valid, rehashed = verify_and_update_password(password, stored_hash)
+        if valid and active:
+            if rehashed is not None:
+                user.password_hash = rehashed
+            return user
     raise InvalidCredentials("Invalid username or password", error="invalid_grant")
 
 

@@ -9,8 +9,10 @@ passes one explicit algorithm, requires every registered claim, checks `typ`, `i
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,7 +38,13 @@ PASSWORD_MAX = 128
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
-_password_hash = PasswordHash((Argon2Hasher(),))
+# Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about a third of the
+# library default's memory per hash. Hashes made with other parameters still verify and are
+# replaced at the next successful login (verify_and_update_password).
+_password_hash = PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),))
+# At most one hash per core at a time: a burst of logins waits its turn instead of
+# allocating 19 MiB per waiting thread, which keeps a worker's peak memory bounded.
+_hash_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
 # Verified when the user does not exist, so an unknown user costs as much as a wrong password.
 _DUMMY_HASH = _password_hash.hash(secrets.token_urlsafe(16))
 
@@ -58,18 +66,25 @@ class AccessClaims:
 
 
 def hash_password(password: str) -> str:
-    return _password_hash.hash(password)
+    with _hash_slots:
+        return _password_hash.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Constant-cost check: an absent hash still runs a full argon2 verification."""
-    if password_hash is None:
-        _password_hash.verify(password, _DUMMY_HASH)
-        return False
-    try:
-        return _password_hash.verify(password, password_hash)
-    except Exception:  # a malformed stored hash is a failed login, never a 500
-        return False
+    return verify_and_update_password(password, password_hash)[0]
+
+
+def verify_and_update_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    """(valid, new hash): the new hash is set when the stored one used older parameters."""
+    with _hash_slots:
+        if password_hash is None:
+            _password_hash.verify(password, _DUMMY_HASH)
+            return False, None
+        try:
+            return _password_hash.verify_and_update(password, password_hash)
+        except Exception:  # a malformed stored hash is a failed login, never a 500
+            return False, None
 
 
 def new_opaque_token() -> str:

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from app.auth.models import LoginFailure
 from app.auth.roles import Role, scopes_for
 from app.auth.service import ACCOUNT_FAILURE_LIMIT, ADDRESS_FAILURE_LIMIT
+from app.core.config import get_settings
 from app.core.security import PASSWORD_MAX
 from app.users.models import User
 
@@ -79,6 +80,50 @@ class TestPasswordGrant:
         response = login("camat.ciledug", scope="incidents:read everything:write")
         assert response.status_code == 400
         assert kind(response) == "invalid-scope"
+
+
+class TestPasswordHashUpgrade:
+    """Hashes made with older argon2 parameters are replaced at the next good login."""
+
+    def stored_hash(self, engine, username: str) -> str:  # type: ignore[no-untyped-def]
+        with Session(engine) as session:
+            user = session.exec(select(User).where(User.username == username)).one()
+            assert user.password_hash is not None
+            return user.password_hash
+
+    def set_hash(self, engine, username: str, value: str) -> None:  # type: ignore[no-untyped-def]
+        with Session(engine) as session:
+            user = session.exec(select(User).where(User.username == username)).one()
+            user.password_hash = value
+            session.add(user)
+            session.commit()
+
+    def test_old_parameters_are_rehashed_on_login(self, db, login):
+        from argon2 import PasswordHasher
+
+        old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(
+            get_settings().demo_password
+        )
+        self.set_hash(db, "camat.ciledug", old)
+
+        assert login("camat.ciledug").status_code == 200
+        new = self.stored_hash(db, "camat.ciledug")
+        assert new != old
+        assert "$m=19456,t=2,p=1$" in new
+        # The new hash is the same password: the next login still works and changes nothing.
+        assert login("camat.ciledug").status_code == 200
+        assert self.stored_hash(db, "camat.ciledug") == new
+
+    def test_wrong_password_leaves_an_old_hash_alone(self, db, login):
+        from argon2 import PasswordHasher
+
+        old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("another-secret")
+        self.set_hash(db, "camat.ciledug", old)
+
+        response = login("camat.ciledug")
+        assert response.status_code == 401
+        assert kind(response) == "invalid-credentials"
+        assert self.stored_hash(db, "camat.ciledug") == old
 
 
 class TestRefusals:
