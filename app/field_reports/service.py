@@ -36,6 +36,10 @@ class AttachmentLimit(Conflict):
     kind, title = "attachment-limit", "The report has as many attachments as allowed"
 
 
+class NoFieldReports(Conflict):
+    kind, title = "no-field-reports", "Field work cannot close before any member has reported"
+
+
 class ContentMissing(AppError):
     """The row is there but its file is not: an operations problem, not the client's."""
 
@@ -142,6 +146,14 @@ def close_field_work(
         authors = _authors(ctx.session, ctx.incident.id)
         reported = [m for m in members if m in authors]
         missing = [m for m in members if m not in authors]
+        if not reported:
+            # Step 9's report is compiled from field reports: closing with none would leave
+            # the incident at a step nobody can finish.
+            raise NoFieldReports(
+                "No briefed member has reported yet; the step 9 report needs at least one "
+                "field report",
+                not_reported=[str(m) for m in missing],
+            )
         result = {
             "incident_id": ctx.incident.id,
             "current_step": NEXT_STEP,

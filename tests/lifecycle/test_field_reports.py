@@ -265,6 +265,33 @@ class TestCloseFieldWork:
             )
         assert flow.incident()["current_step"] == 8
 
+    def test_no_close_before_any_member_reported(self, at_step8: Flow) -> None:
+        # Step 9's report is compiled from field reports: with none, nobody could finish it.
+        flow = at_step8
+        before = flow.incident()
+        detail = problem(
+            flow.client.post(
+                close_url(flow),
+                json={"reason": "Massa bubar sebelum laporan masuk"},
+                headers=flow.as_("danru"),
+            ),
+            409,
+            "no-field-reports",
+        )
+        assert sorted(detail["not_reported"]) == sorted(
+            [flow.uid("anggota1"), flow.uid("anggota2")]
+        )
+        after = flow.incident()
+        assert (after["current_step"], after["version"]) == (8, before["version"])
+        # One report is enough to close.
+        submit(flow, "anggota1")
+        response = flow.client.post(
+            close_url(flow),
+            json={"reason": "Massa bubar, anggota2 ditarik ke pos lain"},
+            headers=flow.as_("danru"),
+        )
+        assert response.status_code == 200, response.text
+
     def test_the_danru_closes_before_every_member_reported(self, at_step8: Flow) -> None:
         flow = at_step8
         submit(flow, "anggota1")

@@ -105,15 +105,6 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id) -> None
             elif step == 8:
                 done = len(flow.field_report_ids)
                 flow.step8((("anggota1", "anggota2")[done],))
-            elif step == 9 and not flow.field_report_ids and not flow.report_draft_id:
-                # Field work was closed early before anyone reported: a report draft needs
-                # field reports, so the refusal is the expected answer here.
-                response = client.post(
-                    f"/api/v1/incidents/{flow.incident_id}/drafts",
-                    json=report_draft([]),
-                    headers=flow.as_("danru"),
-                )
-                assert response.status_code == 422
             else:
                 getattr(flow, f"step{step}")()
 
@@ -128,6 +119,9 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id) -> None
             steps = [e["after"]["step"] for e in trail["events"]]
             for before, after in zip(steps, steps[1:], strict=False):
                 assert allowed_move(before, after), steps
+            if incident["status"] == "active" and incident["current_step"] >= 9:
+                # Field work never closes without a report: step 9's report is built from them.
+                assert flow.field_report_ids
             if incident["status"] == "closed":
                 report = client.get(
                     f"/api/v1/incidents/{flow.incident_id}/report", headers=flow.as_("camat")
