@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlmodel import Session, col
 
 from app.auth.models import RevokedToken
 from app.auth.roles import Role
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Scope
 from app.clients.models import ServiceClient
+from app.core import clock
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
-from app.core.security import AccessClaims, decode_access_token
+from app.core.limits import VERIFIED_CLAIMS
+from app.core.security import LEEWAY_SECONDS, AccessClaims, decode_access_token
 from app.users.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -53,22 +56,32 @@ class Principal:
         return str(scope) in self.scopes
 
 
+# Every authenticated request runs one of these: built once, executed with parameters.
+_revoked = exists().where(col(RevokedToken.jti) == bindparam("jti")).label("revoked")
+_USER = select(
+    col(User.username),
+    col(User.role),
+    col(User.unit_id),
+    col(User.active),
+    col(User.token_version),
+    _revoked,
+).where(col(User.id) == bindparam("subject"))
+_CLIENT = select(
+    col(ServiceClient.id),
+    col(ServiceClient.scopes),
+    col(ServiceClient.unit_id),
+    col(ServiceClient.active),
+    col(ServiceClient.token_version),
+    _revoked,
+).where(col(ServiceClient.client_id) == bindparam("subject"))
+
+
 def _user_principal(session: Session, claims: AccessClaims) -> Principal:
     try:
         user_id = uuid.UUID(claims.sub)
     except ValueError as exc:
         raise InvalidToken("Token subject is not valid") from exc
-    revoked = exists().where(col(RevokedToken.jti) == claims.jti)
-    row = session.execute(
-        select(
-            col(User.username),
-            col(User.role),
-            col(User.unit_id),
-            col(User.active),
-            col(User.token_version),
-            revoked.label("revoked"),
-        ).where(col(User.id) == user_id)
-    ).first()
+    row = session.execute(_USER, {"subject": user_id, "jti": claims.jti}).first()
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
         raise InvalidToken("Token has been revoked")
     if row.role != claims.role:
@@ -84,17 +97,7 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
 
 
 def _client_principal(session: Session, claims: AccessClaims) -> Principal:
-    revoked = exists().where(col(RevokedToken.jti) == claims.jti)
-    row = session.execute(
-        select(
-            col(ServiceClient.id),
-            col(ServiceClient.scopes),
-            col(ServiceClient.unit_id),
-            col(ServiceClient.active),
-            col(ServiceClient.token_version),
-            revoked.label("revoked"),
-        ).where(col(ServiceClient.client_id) == claims.sub)
-    ).first()
+    row = session.execute(_CLIENT, {"subject": claims.sub, "jti": claims.jti}).first()
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
         raise InvalidToken("Token has been revoked")
     if claims.role != Role.service:
@@ -112,13 +115,21 @@ def _client_principal(session: Session, claims: AccessClaims) -> Principal:
 
 
 def get_principal(
+    request: Request,
     security_scopes: SecurityScopes,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     if not token:
         raise Unauthorized("A bearer token is required")
-    claims = decode_access_token(get_settings(), token)
+    verified = getattr(request.state, VERIFIED_CLAIMS, None)
+    if verified is not None and verified[0] == token:
+        claims = verified[1]
+        # Verified a moment ago by the rate limiter; only the clock can have moved on.
+        if claims.expires_at + timedelta(seconds=LEEWAY_SECONDS) < clock.now():
+            raise InvalidToken("Token expired or not yet valid")
+    else:
+        claims = decode_access_token(get_settings(), token)
     if claims.client:
         principal = _client_principal(session, claims)
     else:

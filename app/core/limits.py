@@ -187,6 +187,10 @@ class TokenBuckets:
             self._buckets.clear()
 
 
+# Key of the request state entry holding (token, AccessClaims) once a middleware verified them.
+VERIFIED_CLAIMS = "verified_access_claims"
+
+
 class RateLimitMiddleware:
     """429 problem+json with Retry-After once a token subject passes its rate."""
 
@@ -199,7 +203,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or per_minute <= 0:
             await self.app(scope, receive, send)
             return
-        key = _subject(Headers(scope=scope).get("authorization"))
+        key = _subject(scope, Headers(scope=scope).get("authorization"))
         if key is not None:
             wait = self.buckets.take(key, per_minute)
             if wait > 0:
@@ -217,12 +221,18 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
-def _subject(authorization: str | None) -> str | None:
-    """`user:<id>` or `client:<id>` from a valid bearer token, else None."""
+def _subject(scope: Scope, authorization: str | None) -> str | None:
+    """`user:<id>` or `client:<id>` from a valid bearer token, else None.
+
+    The verified claims are kept in the request's state with their token, so the endpoint's
+    authentication does not verify the same signature a second time.
+    """
     if not authorization or authorization[:7].lower() != "bearer ":
         return None
+    token = authorization[7:].strip()
     try:
-        claims = decode_access_token(get_settings(), authorization[7:].strip())
+        claims = decode_access_token(get_settings(), token)
     except Exception:
         return None
+    scope.setdefault("state", {})[VERIFIED_CLAIMS] = (token, claims)
     return ("client:" if claims.client else "user:") + claims.sub

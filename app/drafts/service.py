@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from app.audit.service import sha256_of, to_jsonable
 from app.auth.deps import Principal
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, WrongStep
+from app.core.guarded import guarded_update
 from app.drafts import schemas
 from app.drafts.models import Draft, DraftKind, DraftStatus, DraftVersion
 from app.field_reports.models import FieldReport
@@ -46,11 +47,18 @@ class NotAuthor(Forbidden):
     kind, title = "not-author", "Only the draft's author may change it"
 
 
+_DRAFT = select(Draft).where(Draft.id == bindparam("draft_id"))  # type: ignore[arg-type]
+_DRAFT_IN_UNIT = _DRAFT.where(Draft.unit_id == bindparam("unit_id"))  # type: ignore[arg-type]
+_VERSION = select(DraftVersion).where(
+    DraftVersion.draft_id == bindparam("draft_id"),  # type: ignore[arg-type]
+    DraftVersion.number == bindparam("number"),  # type: ignore[arg-type]
+)
+
+
 def load_draft(session: Session, principal: Principal, draft_id: uuid.UUID) -> Draft:
-    query = select(Draft).where(Draft.id == draft_id)  # type: ignore[arg-type]
-    if not principal.city_wide:
-        query = query.where(Draft.unit_id == principal.unit_id)  # type: ignore[arg-type]
-    draft = session.execute(query).scalar_one_or_none()
+    params: dict[str, Any] = {"draft_id": draft_id, "unit_id": principal.unit_id}
+    query = _DRAFT if principal.city_wide else _DRAFT_IN_UNIT
+    draft = session.execute(query, params).scalar_one_or_none()
     if draft is None:
         raise NotFound("Draft not found")
     return draft
@@ -58,10 +66,7 @@ def load_draft(session: Session, principal: Principal, draft_id: uuid.UUID) -> D
 
 def current_version(session: Session, draft: Draft) -> DraftVersion:
     return session.execute(
-        select(DraftVersion).where(
-            DraftVersion.draft_id == draft.id,  # type: ignore[arg-type]
-            DraftVersion.number == draft.current_version,  # type: ignore[arg-type]
-        )
+        _VERSION, {"draft_id": draft.id, "number": draft.current_version}
     ).scalar_one()
 
 
@@ -176,15 +181,10 @@ def _check_editable(draft: Draft, principal: Principal) -> None:
 
 def move_draft(session: Session, draft: Draft, now: Any, **values: Any) -> None:
     """Move the draft with a version-guarded UPDATE (If-Match and concurrent edits)."""
-    moved = session.execute(
-        update(Draft)
-        .where(Draft.id == draft.id, Draft.version == draft.version)  # type: ignore[arg-type]
-        .values(version=draft.version + 1, updated_at=now, **values)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if not guarded_update(
+        session, draft, {"version": draft.version + 1, "updated_at": now, **values}
+    ):
         raise Conflict("The draft changed while the request ran; reload it")
-    for key, value in {"version": draft.version + 1, "updated_at": now, **values}.items():
-        setattr(draft, key, value)
 
 
 def revise(

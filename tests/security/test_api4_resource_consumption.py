@@ -262,6 +262,21 @@ def test_a_new_token_of_the_same_user_shares_the_limit(client, token_for, settin
     problem(client.get(INCIDENTS, headers=fresh), 429, "rate-limited")
 
 
+def test_with_the_limit_on_a_revoked_token_is_still_refused(
+    client, auth, user_id, settings_env
+) -> None:
+    # The limiter verifies the token first and hands its claims on; the endpoint must still
+    # look the user up, so deactivation ends the token at once.
+    settings_env(rate_limit_per_minute=100)
+    camat = auth("camat.ciledug")
+    assert client.get(INCIDENTS, headers=camat).status_code == 200
+    deactivated = client.patch(
+        f"{API}/users/{user_id('camat.ciledug')}", json={"active": False}, headers=auth("admin")
+    )
+    assert deactivated.status_code == 200, deactivated.text
+    problem(client.get(INCIDENTS, headers=camat), 401, "invalid-token")
+
+
 def test_zero_turns_the_limit_off(client, auth, settings_env) -> None:
     settings_env(rate_limit_per_minute=0)
     camat = auth("camat.ciledug")
