@@ -81,7 +81,7 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
         user_id = uuid.UUID(claims.sub)
     except ValueError as exc:
         raise InvalidToken("Token subject is not valid") from exc
-    row = session.execute(_USER, {"subject": user_id, "jti": claims.jti}).first()
+    row = session.connection().execute(_USER, {"subject": user_id, "jti": claims.jti}).first()
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
         raise InvalidToken("Token has been revoked")
     if row.role != claims.role:
@@ -97,7 +97,7 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
 
 
 def _client_principal(session: Session, claims: AccessClaims) -> Principal:
-    row = session.execute(_CLIENT, {"subject": claims.sub, "jti": claims.jti}).first()
+    row = session.connection().execute(_CLIENT, {"subject": claims.sub, "jti": claims.jti}).first()
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
         raise InvalidToken("Token has been revoked")
     if claims.role != Role.service:

@@ -18,7 +18,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -165,29 +165,44 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
             return bytes(chunks), bool(message.get("more_body"))
 
 
+_RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_THIS_KEY = (_RECORDS.c.caller == bindparam("of_caller"), _RECORDS.c.key == bindparam("of_key"))
+# Built once: every POST with a key runs these.
+_DROP_EXPIRED = delete(_RECORDS).where(*_THIS_KEY, _RECORDS.c.expires_at < bindparam("now"))
+_ADD = insert(_RECORDS)
+_DROP = delete(_RECORDS).where(*_THIS_KEY)
+_DONE = (
+    update(_RECORDS)
+    .where(*_THIS_KEY)
+    .values(
+        state="done",
+        status_code=bindparam("answer_status"),
+        headers=bindparam("answer_headers", type_=_RECORDS.c.headers.type),
+        body=bindparam("answer_body"),
+    )
+)
+
+
 def _claim(caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
     """Claim the key (None) or return the record that already holds it."""
     now = clock.now()
+    this = {"of_caller": caller, "of_key": key}
     with Session(get_engine()) as session:
-        session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.caller == caller,  # type: ignore[arg-type]
-                IdempotencyRecord.key == key,  # type: ignore[arg-type]
-                IdempotencyRecord.expires_at < now,  # type: ignore[arg-type]
-            )
-        )
-        session.commit()
-        session.add(
-            IdempotencyRecord(
-                caller=caller,
-                key=key,
-                fingerprint=fingerprint,
-                state="in_flight",
-                created_at=now,
-                expires_at=now + TTL,
-            )
-        )
+        # One transaction: an expired record of the key goes, and the claim takes its place.
+        db = session.connection()
+        db.execute(_DROP_EXPIRED, {**this, "now": now})
         try:
+            db.execute(
+                _ADD,
+                {
+                    "caller": caller,
+                    "key": key,
+                    "fingerprint": fingerprint,
+                    "state": "in_flight",
+                    "created_at": now,
+                    "expires_at": now + TTL,
+                },
+            )
             session.commit()
             return None
         except IntegrityError:
@@ -218,25 +233,25 @@ def _claim(caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
 
 
 def _finish(caller: str, key: str, captured: dict[str, Any]) -> None:
-    where = (IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
+    this = {"of_caller": caller, "of_key": key}
     with Session(get_engine()) as session:
+        db = session.connection()
         if captured["status"] >= 500:
-            session.execute(delete(IdempotencyRecord).where(*where))  # type: ignore[arg-type]
+            db.execute(_DROP, this)
         else:
             headers = {
                 k.decode("latin-1").lower(): v.decode("latin-1")
                 for k, v in captured["headers"]
                 if k.decode("latin-1").lower() in REPLAYED_HEADERS
             }
-            session.execute(
-                update(IdempotencyRecord)
-                .where(*where)  # type: ignore[arg-type]
-                .values(
-                    state="done",
-                    status_code=captured["status"],
-                    headers=headers,
-                    body=bytes(captured["body"]).decode("utf-8", "replace"),
-                )
+            db.execute(
+                _DONE,
+                {
+                    **this,
+                    "answer_status": captured["status"],
+                    "answer_headers": headers,
+                    "answer_body": bytes(captured["body"]).decode("utf-8", "replace"),
+                },
             )
         session.commit()
 

@@ -396,7 +396,7 @@ def perform(
     now = clock.now()
     run = None
     if incident.current_run_id is not None:
-        run = session.execute(_LOAD_RUN, {"run_id": incident.current_run_id}).one()
+        run = session.connection().execute(_LOAD_RUN, {"run_id": incident.current_run_id}).one()
     run_started_at = run.started_at if run is not None else None
     when = check_occurred_at(occurred_at, now=now, not_before=run_started_at)
     ctx = Context(session, principal, incident, definition, step, rule, now, when, run_started_at)

@@ -105,3 +105,29 @@ def test_in_flight_same_request_is_409(flow: Flow, engine) -> None:
     assert response.status_code == 409
     assert response.json()["type"].endswith("/idempotency-in-flight")
     assert count(engine, Incident) == 0
+
+
+def test_an_expired_key_starts_afresh(flow: Flow, engine) -> None:
+    """After its 24 hours a key is free again: the next request with it acts and is stored."""
+    from sqlalchemy import update
+
+    from app.core import clock
+
+    headers = {**flow.as_("kasi"), "Idempotency-Key": "daily"}
+    assert flow.client.post("/api/v1/incidents", json=INCIDENT, headers=headers).status_code == 201
+    with Session(engine) as session:
+        session.execute(update(IdempotencyRecord).values(expires_at=clock.now().replace(year=2020)))
+        session.commit()
+    # Another body under the same key: not 422, since the old record has expired.
+    again = flow.client.post(
+        "/api/v1/incidents", json={**INCIDENT, "title": "Hari berikutnya"}, headers=headers
+    )
+    assert again.status_code == 201, again.text
+    assert "Idempotent-Replayed" not in again.headers
+    assert count(engine, Incident) == 2
+    replay = flow.client.post(
+        "/api/v1/incidents", json={**INCIDENT, "title": "Hari berikutnya"}, headers=headers
+    )
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == again.json()["id"]
+    assert count(engine, IdempotencyRecord) == 1
