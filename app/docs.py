@@ -106,6 +106,7 @@ _ERROR_DESCRIPTIONS = {
     413: "The request body is larger than the service accepts (`payload-too-large`)",
     422: "The request body or parameters are not valid",
     429: "Too many requests with this token (`rate-limited`); retry after `Retry-After`",
+    503: "The service is at capacity (`service-unavailable`); retry after `Retry-After`",
 }
 
 RETRY_AFTER = {
@@ -187,10 +188,14 @@ def finish_openapi(document: dict[str, Any]) -> dict[str, Any]:
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())
     _add_client_credentials_flow(components.get("securitySchemes", {}))
-    for item in document.get("paths", {}).values():
+    for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
                 _finish_operation(method, operation)
+                if path != "/healthz":
+                    # Any request may wait for its turn and not get one (app.core.limits).
+                    _ensure(operation["responses"], 503)
+                    _retry_after(operation["responses"], "503")
     _drop_unused(document, FASTAPI_VALIDATION_SCHEMAS)
     return document
 
@@ -223,8 +228,14 @@ def _finish_operation(method: str, operation: dict[str, Any]) -> None:
     for code, response in responses.items():
         if code.isdigit() and int(code) >= 400:
             response["content"] = _problem_content(int(code), response.get("content", {}))
-    if "429" in responses:
-        responses["429"].setdefault("headers", {}).setdefault("Retry-After", RETRY_AFTER)
+    _retry_after(responses, "429")
+
+
+def _retry_after(responses: dict[str, Any], code: str) -> None:
+    if code in responses:
+        response = responses[code]
+        response["content"] = _problem_content(int(code), response.get("content", {}))
+        response.setdefault("headers", {}).setdefault("Retry-After", RETRY_AFTER)
 
 
 def _ensure(responses: dict[str, Any], status: int, description: str | None = None) -> None:

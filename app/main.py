@@ -18,7 +18,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import get_engine, make_engine
 from app.core.errors import install_error_handlers
 from app.core.headers import SecurityHeadersMiddleware
-from app.core.limits import BodyLimitMiddleware, RateLimitMiddleware
+from app.core.limits import BodyLimitMiddleware, ConcurrencyLimitMiddleware, RateLimitMiddleware
 from app.core.security import KeyConfigError, check_key_config
 from app.docs import install_docs
 from app.health.router import router as health_router
@@ -117,7 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(IdempotencyMiddleware)
-    # Outermost last: headers on every answer, then the rate, then the body size.
+    # Outermost last: headers on every answer, then the rate, then the body size, then the
+    # turn to enter (refusals never wait for one).
+    app.add_middleware(ConcurrencyLimitMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SIGNING_KEY = "change-me-development-signing-key-32b"
@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/trantib.db"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # Requests inside the application at once, per process; more wait (at most
+    # queue_timeout_seconds, then 503). At most the pool size plus its overflow.
+    max_requests_in_progress: int = Field(default=8, ge=1, le=400)
+    queue_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
 
     jwt_algorithm: str = "HS256"
@@ -74,6 +78,16 @@ class Settings(BaseSettings):
     webhooks_backoff_cap_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
     # After a secret rotation the old secret still signs (a second signature) this long.
     webhooks_rotation_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _requests_fit_the_pool(self) -> Settings:
+        connections = self.db_pool_size + self.db_max_overflow
+        if self.max_requests_in_progress > connections:
+            raise ValueError(
+                f"TRANTIB_MAX_REQUESTS_IN_PROGRESS ({self.max_requests_in_progress}) must not "
+                f"exceed TRANTIB_DB_POOL_SIZE + TRANTIB_DB_MAX_OVERFLOW ({connections})"
+            )
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -15,10 +15,12 @@ their own limit in the database).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +29,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import get_settings
-from app.core.errors import PROBLEM_JSON, TYPE_BASE, PayloadTooLarge, TooManyRequests
+from app.core.errors import (
+    PROBLEM_JSON,
+    TYPE_BASE,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from app.core.security import decode_access_token
 
 # Boundaries, part headers and the small text fields around an uploaded file.
@@ -37,7 +45,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 async def send_problem(
     scope: Scope,
     send: Send,
-    error: type[PayloadTooLarge | TooManyRequests],
+    error: type[PayloadTooLarge | TooManyRequests | ServiceUnavailable],
     detail: str,
     headers: dict[str, str] | None = None,
     **extra: object,
@@ -236,3 +244,51 @@ def _subject(scope: Scope, authorization: str | None) -> str | None:
         return None
     scope.setdefault("state", {})[VERIFIED_CLAIMS] = (token, claims)
     return ("client:" if claims.client else "user:") + claims.sub
+
+
+# -- requests in progress ----------------------------------------------------------------------
+
+
+class ConcurrencyLimitMiddleware:
+    """At most `max_requests_in_progress` requests inside the application per process; the
+    others wait their turn here, on the event loop, and get 503 with Retry-After when their
+    turn does not come within `queue_timeout_seconds`.
+
+    The routes are synchronous: each request takes a thread for each of its steps and holds a
+    pooled database connection across them. Let in without a bound, a burst of requests took
+    every thread while waiting for a connection, and the requests holding the connections
+    then waited for a thread: nothing moved until the pool's 30 s timeout failed them all.
+    With no more requests inside than connections, every request let in finds one.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # One semaphore per event loop: a semaphore belongs to the loop it first waited on,
+        # and one application object may be served by several loops in turn (test clients).
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._slots = weakref.WeakKeyDictionary()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        settings = get_settings()
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(settings.max_requests_in_progress)
+        try:
+            await asyncio.wait_for(slots.acquire(), settings.queue_timeout_seconds)
+        except TimeoutError:
+            await send_problem(
+                scope,
+                send,
+                ServiceUnavailable,
+                "The service is at capacity; retry shortly",
+                headers={"Retry-After": "5"},
+            )
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.release()

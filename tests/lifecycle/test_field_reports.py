@@ -44,6 +44,14 @@ def close_url(flow: Flow) -> str:
     return f"/api/v1/incidents/{flow.incident_id}/field-work/close"
 
 
+def close_by_danru(flow: Flow) -> Any:
+    return flow.client.post(
+        close_url(flow),
+        json={"reason": "Massa bubar, anggota2 ditarik ke pos lain"},
+        headers=flow.as_("danru"),
+    )
+
+
 def submit(flow: Flow, member: str, **overrides: Any) -> Any:
     return flow.client.post(
         reports_url(flow), json=field_report(**overrides), headers=flow.as_(member)
@@ -269,15 +277,7 @@ class TestCloseFieldWork:
         # Step 9's report is compiled from field reports: with none, nobody could finish it.
         flow = at_step8
         before = flow.incident()
-        detail = problem(
-            flow.client.post(
-                close_url(flow),
-                json={"reason": "Massa bubar sebelum laporan masuk"},
-                headers=flow.as_("danru"),
-            ),
-            409,
-            "no-field-reports",
-        )
+        detail = problem(close_by_danru(flow), 409, "no-field-reports")
         assert sorted(detail["not_reported"]) == sorted(
             [flow.uid("anggota1"), flow.uid("anggota2")]
         )
@@ -285,21 +285,13 @@ class TestCloseFieldWork:
         assert (after["current_step"], after["version"]) == (8, before["version"])
         # One report is enough to close.
         submit(flow, "anggota1")
-        response = flow.client.post(
-            close_url(flow),
-            json={"reason": "Massa bubar, anggota2 ditarik ke pos lain"},
-            headers=flow.as_("danru"),
-        )
+        response = close_by_danru(flow)
         assert response.status_code == 200, response.text
 
     def test_the_danru_closes_before_every_member_reported(self, at_step8: Flow) -> None:
         flow = at_step8
         submit(flow, "anggota1")
-        response = flow.client.post(
-            close_url(flow),
-            json={"reason": "Massa bubar, anggota2 ditarik ke pos lain"},
-            headers=flow.as_("danru"),
-        )
+        response = close_by_danru(flow)
         assert response.status_code == 200, response.text
         data = response.json()
         assert data["current_step"] == 9
