@@ -40,6 +40,8 @@ class Incident(SQLModel, table=True):
         ),
         Index("ix_incidents_unit_status_step", "unit_id", "status", "current_step"),
         Index("ix_incidents_unit_reported", "unit_id", "reported_at"),
+        # City-wide windows (pimpinan, service clients without a unit).
+        Index("ix_incidents_reported", "reported_at"),
         CheckConstraint(
             "(created_by IS NULL) <> (created_by_client IS NULL)", name="ck_incidents_creator"
         ),
