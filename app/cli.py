@@ -190,7 +190,7 @@ def export_openapi(args: argparse.Namespace) -> int:
 @command(
     "worker",
     "Run the background worker: record sla.at_risk / sla.breached events as steps run late, "
-    "and deliver the outbox events to webhook subscribers",
+    "deliver the outbox events to webhook subscribers, and remove expired rows",
     arg("--once", action="store_true", help="one pass, then exit"),
     arg(
         "--interval",
@@ -203,6 +203,7 @@ def worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from app import housekeeping
     from app.core.config import get_settings
     from app.timing import worker as escalation
     from app.webhooks import delivery as webhooks
@@ -218,6 +219,7 @@ def worker(args: argparse.Namespace) -> int:
             f"webhooks: {sent.events} events fanned out into {sent.deliveries_created} deliveries;"
             f" {sent.delivered} delivered, {sent.failed} to retry, {sent.dead} dead"
         )
+        print(housekeeping.run_once().line())
         return 1 if report.errors else 0
     interval = args.interval or get_settings().sla_worker_interval_seconds
     if interval <= 0:
@@ -234,6 +236,12 @@ def worker(args: argparse.Namespace) -> int:
         daemon=True,
     )
     sender.start()
+    threading.Thread(
+        target=housekeeping.run_forever,
+        args=(housekeeping.INTERVAL_SECONDS, stop),
+        name="housekeeping",
+        daemon=True,
+    ).start()
     escalation.run_forever(interval, stop)
     sender.join(timeout=get_settings().webhooks_timeout_seconds * 2)
     return 0

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     webhooks_backoff_cap_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
     # After a secret rotation the old secret still signs (a second signature) this long.
     webhooks_rotation_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
+    # Delivered webhook deliveries (and their attempts) are removed after this many days.
+    webhooks_retention_days: int = Field(default=30, ge=1, le=3660)
 
     @model_validator(mode="after")
     def _requests_fit_the_pool(self) -> Settings:
