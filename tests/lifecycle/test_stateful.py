@@ -35,6 +35,7 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id) -> None
             self.flow = Flow(client, auth, user_id)
             self.flow.create()
             self.accepted: list[tuple[str, str]] = []
+            self.reported: set[str] = set()
 
         @rule(
             action=st.sampled_from(list(Action)),
@@ -72,6 +73,7 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id) -> None
                 flow.order_id = data["id"]
             elif action is Action.field_report:
                 flow.field_report_ids.append(data["id"])
+                self.reported.add(who)
             elif action is Action.draft_update or (
                 action is Action.verify and decision == "return"
             ):
@@ -103,8 +105,10 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id) -> None
             if step == 4:
                 flow.verify({"review": "kasi", "paraf": "sekcam", "verify": "camat"}[stage])
             elif step == 8:
-                done = len(flow.field_report_ids)
-                flow.step8((("anggota1", "anggota2")[done],))
+                # The next briefed member who has not reported (either may have, through act).
+                member = next(m for m in ("anggota1", "anggota2") if m not in self.reported)
+                flow.step8((member,))
+                self.reported.add(member)
             else:
                 getattr(flow, f"step{step}")()
 
