@@ -5,7 +5,8 @@ Run by `trantib worker` every INTERVAL_SECONDS on a thread of its own (and by
 
 - Idempotency-Key records past their 24 hours (a key reused later starts afresh anyway);
 - revoked access token ids past the token's own expiry (the token is refused as expired);
-- refresh tokens past their expiry (refused as expired; a reuse can no longer matter);
+- refresh tokens of families whose every token has expired (refused as expired; while a
+  family lives, its used tokens stay so that their reuse is still detected);
 - webhook deliveries delivered more than `webhooks_retention_days` ago, with their attempts.
   Dead deliveries stay until someone replays them; outbox events stay (they are the record
   of what was announced).
@@ -97,7 +98,14 @@ def run_once(*, now: datetime | None = None, engine: Engine | None = None) -> Ho
         engine, revoked, revoked.c.expires_at < now
     )
     refresh: Table = RefreshToken.__table__  # type: ignore[attr-defined]
-    report.removed["refresh tokens"] = _drop_in_batches(engine, refresh, refresh.c.expires_at < now)
+    # Only families with no live token left: presenting a used token of a live family must
+    # still find it, so that the reuse is detected and the family revoked.
+    live_families = select(refresh.c.family_id).where(refresh.c.expires_at >= now)
+    report.removed["refresh tokens"] = _drop_in_batches(
+        engine,
+        refresh,
+        (refresh.c.expires_at < now) & refresh.c.family_id.not_in(live_families),
+    )
     deliveries: Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
     attempts: Table = WebhookAttempt.__table__  # type: ignore[attr-defined]
 

@@ -141,3 +141,23 @@ def test_large_backlogs_go_in_batches(engine, flow: Flow, monkeypatch) -> None:
         session.commit()
     assert housekeeping.run_once().removed["idempotency records"] == 5
     assert count(engine, IdempotencyRecord) == 0
+
+
+def test_a_live_familys_used_tokens_stay_so_reuse_is_still_caught(client, engine) -> None:
+    first = log_in(client, "kasi.ciledug")
+    rotated = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert rotated.status_code == 200, rotated.text
+    # The spent token has expired; its family lives on in the newer token.
+    with Session(engine) as session:
+        spent = session.execute(
+            select(RefreshToken.id).where(RefreshToken.used_at.is_not(None))  # type: ignore[union-attr]
+        ).scalar_one()
+    age(engine, RefreshToken, RefreshToken.id == spent, expires_at=clock.now() - timedelta(days=1))
+
+    assert housekeeping.run_once().removed["refresh tokens"] == 0
+
+    replayed = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replayed.status_code == 401
+    assert replayed.json()["type"].endswith("/invalid-refresh-token")
+    newer = rotated.json()["refresh_token"]
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": newer}).status_code == 401
