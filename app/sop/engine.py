@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
@@ -188,21 +188,43 @@ def visible_incident_filter(principal: Principal) -> Any:
 # a statement and its cache key on every request was most of an action's CPU time. Writes go
 # through Core on the tables (the ORM's bulk DML machinery adds nothing these rows need).
 _by_id = select(Incident).where(Incident.id == bindparam("incident_id"))  # type: ignore[arg-type]
-_in_unit = _by_id.where(Incident.unit_id == bindparam("unit_id"))  # type: ignore[arg-type]
 _LOAD_INCIDENT = {
-    (city_wide, for_update): (query.with_for_update() if for_update else query)
-    for city_wide, query in ((True, _by_id), (False, _in_unit))
-    for for_update in (True, False)
+    True: _by_id,
+    False: _by_id.where(Incident.unit_id == bindparam("unit_id")),  # type: ignore[arg-type]
 }
 _STEP_RUNS = StepRun.__table__  # type: ignore[attr-defined]
-_LOAD_RUN = select(  # type: ignore[call-overload]
-    StepRun.id,
-    StepRun.started_at,
-    StepRun.calendar,
-    StepRun.sla_seconds,
-    StepRun.step,
-    StepRun.attempt,
-).where(StepRun.id == bindparam("run_id"))
+
+
+class _Run(NamedTuple):
+    """The running step run of an incident, as the engine needs it."""
+
+    id: uuid.UUID
+    started_at: datetime
+    calendar: str
+    sla_seconds: int
+    step: int
+    attempt: int
+
+
+# The incident, locked, with its running step run: one round trip for both.
+_with_run = (
+    select(  # type: ignore[call-overload]
+        Incident,
+        StepRun.id,
+        StepRun.started_at,
+        StepRun.calendar,
+        StepRun.sla_seconds,
+        StepRun.step,
+        StepRun.attempt,
+    )
+    .outerjoin(StepRun, StepRun.id == Incident.current_run_id)
+    .where(Incident.id == bindparam("incident_id"))
+    .with_for_update(of=Incident)
+)
+_FOR_ACTION = {
+    True: _with_run,
+    False: _with_run.where(Incident.unit_id == bindparam("unit_id")),
+}
 # A correction loop reopens a step: its attempt is one more than the runs it already had.
 _OPEN_RUN = insert(_STEP_RUNS).values(
     attempt=select(func.coalesce(func.max(_STEP_RUNS.c.attempt), 0) + 1)
@@ -231,15 +253,10 @@ _ADD_AUDIT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 _ADD_OUTBOX = insert(OutboxEvent.__table__)  # type: ignore[attr-defined]
 
 
-def load_incident(
-    session: Session, principal: Principal, incident_id: uuid.UUID, *, for_update: bool = False
-) -> Incident:
+def load_incident(session: Session, principal: Principal, incident_id: uuid.UUID) -> Incident:
     """The incident if the caller's kecamatan owns it (city-wide roles see all), else 404."""
-    query = _LOAD_INCIDENT[(principal.city_wide, for_update)]
-    params: dict[str, Any] = {"incident_id": incident_id}
-    if not principal.city_wide:
-        params["unit_id"] = principal.unit_id
-    incident = session.execute(query, params).scalar_one_or_none()
+    params = {"incident_id": incident_id, "unit_id": principal.unit_id}
+    incident = session.execute(_LOAD_INCIDENT[principal.city_wide], params).scalar_one_or_none()
     if incident is None:
         raise NotFound("Incident not found")
     return incident
@@ -365,7 +382,12 @@ def perform(
 ) -> Outcome:
     """Run one action on an incident under every guard; see the module docstring."""
     rules = _select_rule(action, principal)
-    incident = load_incident(session, principal, incident_id, for_update=True)
+    params: dict[str, Any] = {"incident_id": incident_id, "unit_id": principal.unit_id}
+    found = session.execute(_FOR_ACTION[principal.city_wide], params).one_or_none()
+    if found is None:
+        raise NotFound("Incident not found")
+    incident, *run_columns = found
+    run = _Run(*run_columns) if run_columns[0] is not None else None
     if if_match is not None and if_match != incident.version:
         raise PreconditionFailed(
             f"The incident is at version {incident.version}, not {if_match}",
@@ -394,9 +416,6 @@ def perform(
     definition = load_definition(incident.sop_version)
     step = definition.step(incident.current_step or 1)
     now = clock.now()
-    run = None
-    if incident.current_run_id is not None:
-        run = session.connection().execute(_LOAD_RUN, {"run_id": incident.current_run_id}).one()
     run_started_at = run.started_at if run is not None else None
     when = check_occurred_at(occurred_at, now=now, not_before=run_started_at)
     ctx = Context(session, principal, incident, definition, step, rule, now, when, run_started_at)
