@@ -29,10 +29,11 @@ DEMO_PASSWORD = os.environ.get("TRANTIB_DEMO_PASSWORD", "trantib-demo")
 
 
 def create_database(base_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
-    """A new empty database on the server of `base_url`, and the function that drops it."""
+    """A new empty database on the server of `base_url` (created through the database that
+    URL names), and the function that drops it."""
     url = make_url(base_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 

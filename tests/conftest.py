@@ -8,7 +8,6 @@ so parallel runs never share state.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,9 +15,11 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
-from sqlalchemy import Table, create_engine, make_url, text
+from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, select
+
+from bench.servers import create_database
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -35,18 +36,7 @@ def alembic_config(url: str) -> Config:
 
 
 def _create_pg_database(base_url: str) -> tuple[str, Callable[[], None]]:
-    url = make_url(base_url)
-    name = f"trantib_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    return create_database(base_url, "trantib_t")
 
 
 @pytest.fixture(scope="session")
