@@ -12,6 +12,7 @@ from app.incidents.router import router as incidents_router
 from app.instructions.router import router as instructions_router
 from app.orders.router import router as orders_router
 from app.sop.router import router as sop_router
+from app.step_records.router import router as step_records_router
 from app.timing.router import router as timing_router
 from app.units.router import router as units_router
 from app.users.router import router as users_router
@@ -26,6 +27,7 @@ API_ROUTERS: list[APIRouter] = [
     incidents_router,
     orders_router,
     instructions_router,
+    step_records_router,
     drafts_router,
     verifications_router,
     briefings_router,

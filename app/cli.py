@@ -187,6 +187,57 @@ def export_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _step_table(definition: Any) -> str:
+    rows = [("no", "code", "pelaksana", "stages", "waktu", "calendar", "completes with", "returns")]
+    for step in definition.steps:
+        rows.append(
+            (
+                str(step.number),
+                step.code,
+                ", ".join(step.actors),
+                " > ".join(step.stages),
+                step.waktu,
+                step.calendar,
+                ", ".join(step.completes_with),
+                "" if step.correction_returns_to is None else str(step.correction_returns_to),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@command(
+    "sop-check",
+    "Check SOP definition files and print their step tables (default: every file the "
+    "service would load, with the active version marked)",
+    arg("files", nargs="*", type=Path, help="definition files (TOML) to check"),
+)
+def sop_check(args: argparse.Namespace) -> int:
+    from app.sop.definition import DefinitionError, parse_definition, registry
+
+    try:
+        if args.files:
+            for path in args.files:
+                if not path.is_file():
+                    raise CommandError(f"{path}: no such file")
+                found = parse_definition(path.read_text(encoding="utf-8"), source=str(path))
+                print(f"{path}: {found.version}, {len(found.steps)} steps, sound")
+                print(_step_table(found) + "\n")
+            return 0
+        known = registry()
+    except DefinitionError as exc:
+        raise CommandError(str(exc)) from exc
+    for version in known.versions():
+        mark = " (active: new incidents start under it)" if version == known.active else ""
+        found = known.get(version)
+        print(f"{known.files[version]}: {version}, {len(found.steps)} steps, sound{mark}")
+        print(_step_table(found) + "\n")
+    return 0
+
+
 @command(
     "worker",
     "Run the background worker: record sla.at_risk / sla.breached events as steps run late, "

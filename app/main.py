@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,6 +24,7 @@ from app.core.security import KeyConfigError, check_key_config
 from app.docs import install_docs
 from app.health.router import router as health_router
 from app.idempotency.middleware import IdempotencyMiddleware
+from app.sop.definition import DefinitionError, build_registry
 
 
 class StartupRefused(RuntimeError):
@@ -36,6 +38,12 @@ def startup_problems(settings: Settings) -> list[str]:
         check_key_config(settings)
     except KeyConfigError as exc:
         problems.append(str(exc))
+    try:
+        known = build_registry(settings.sop_definitions_dir, settings.sop_version)
+    except DefinitionError as exc:
+        problems.append(str(exc))
+    else:
+        problems.extend(_version_problems(settings, set(known.definitions)))
     if not settings.is_production:
         return problems
     problems.extend(settings.production_problems())
@@ -44,24 +52,50 @@ def startup_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def _demo_user_problems(settings: Settings) -> list[str]:
-    from app.users.models import User
-
-    # Look in the database these settings name, even when they are not the process's own.
+def _query(settings: Settings, statement: Any) -> list[Any]:
+    """Rows of a read in the database these settings name, even when they are not the
+    process's own."""
     own = settings is get_settings()
     engine = get_engine() if own else make_engine(settings)
     try:
         with Session(engine) as session:
-            demo = session.execute(
-                select(User.id).where(User.is_demo).limit(1)  # type: ignore[call-overload]
-            ).first()
-    except SQLAlchemyError as exc:
-        reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
-        return [f"cannot look for demo users (database unreachable or not migrated): {reason}"]
+            return list(session.execute(statement))
     finally:
         if not own:
             engine.dispose()
-    if demo is not None:
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    return str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+
+
+def _version_problems(settings: Settings, known: set[str]) -> list[str]:
+    """Incidents run under the version they started with: its file must still be there."""
+    from app.incidents.models import Incident
+
+    try:
+        rows = _query(settings, select(Incident.sop_version).distinct())  # type: ignore[call-overload]
+    except SQLAlchemyError:
+        # Not migrated yet, or unreachable: /readyz says so; nothing to check against.
+        return []
+    missing = sorted({row[0] for row in rows} - known)
+    if missing:
+        return [
+            f"incidents run under SOP version(s) {', '.join(missing)}, which no definition "
+            "file holds; restore the file(s) to app/sop/definitions/"
+        ]
+    return []
+
+
+def _demo_user_problems(settings: Settings) -> list[str]:
+    from app.users.models import User
+
+    try:
+        demo = _query(settings, select(User.id).where(User.is_demo).limit(1))  # type: ignore[call-overload]
+    except SQLAlchemyError as exc:
+        reason = _reason(exc)
+        return [f"cannot look for demo users (database unreachable or not migrated): {reason}"]
+    if demo:
         return ["demo users are present in the database; remove them before running in production"]
     return []
 

@@ -17,6 +17,7 @@ from app.incidents.models import (
 )
 from app.orders.models import Order
 from app.outbox.models import OutboxEvent
+from app.step_records.models import StepRecord
 from app.timing.calendar_models import NonWorkingDay
 from app.timing.models import StepRun
 from app.units.models import Unit
@@ -45,6 +46,7 @@ __all__ = [
     "RefreshToken",
     "RevokedToken",
     "ServiceClient",
+    "StepRecord",
     "StepRun",
     "Unit",
     "User",

@@ -60,6 +60,10 @@ def _configured(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     os.environ["TRANTIB_DEMO_PASSWORD"] = DEMO_PASSWORD
     os.environ["TRANTIB_ATTACHMENTS_DIR"] = str(tmp_path_factory.mktemp("attachments"))
     os.environ.setdefault("TRANTIB_ENVIRONMENT", "development")
+    # The server knows the shipped SOP and a revision kept for the tests; new incidents start
+    # under the shipped one unless a test activates the revision (tests/lifecycle/sop.py).
+    os.environ["TRANTIB_SOP_DEFINITIONS_DIR"] = str(ROOT / "tests" / "fixtures" / "sop")
+    os.environ["TRANTIB_SOP_VERSION"] = "unjuk-rasa-v1"
     # Tests act as a few demo users far faster than people do; the rate limit has its own
     # tests (tests/security/test_api4_resource_consumption.py), which set it.
     os.environ.setdefault("TRANTIB_RATE_LIMIT_PER_MINUTE", "0")

@@ -1,4 +1,4 @@
-"""Step 11: the immutable archive record of an incident, with a hashed manifest."""
+"""The immutable archive record of an incident, with a hashed manifest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Step 11: archive records (immutable), their listing and their integrity check."""
+"""Archive records (immutable), their listing and their integrity check."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ ReadPrincipal = Annotated[Principal, require(Scope.archive_read)]
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.ArchiveRecordPublic,
     operation_id="archive_records_create",
-    summary="Step 11: archive the Laporan Pelaksanaan; the incident is closed",
+    summary="Archive the Laporan Pelaksanaan; the incident is closed",
     description="Creates the immutable archive record with a manifest of every document of "
     "the incident and its SHA-256, numbered {classification}/{sequence}/{unit code}/{year} per "
     "kecamatan and year. A second call is 409: the incident is closed.",

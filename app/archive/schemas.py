@@ -1,4 +1,4 @@
-"""Request and response bodies for archive records (step 11)."""
+"""Request and response bodies for archive records."""
 
 from __future__ import annotations
 

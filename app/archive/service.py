@@ -1,4 +1,4 @@
-"""Step 11: archive the Laporan Pelaksanaan with a hashed manifest of every document.
+"""Archive the Laporan Pelaksanaan with a hashed manifest of every document.
 
 Each manifest entry carries the SHA-256 of a document as stored: the canonical JSON of its
 row (orders, instruction, draft versions, verifications, briefing, field reports) or the bytes
@@ -277,7 +277,7 @@ def create(
         incident = ctx.incident
         docs = list(documents(ctx.session, incident.id))
         if not any(d.type == "laporan_pelaksanaan" for d in docs):
-            raise NoApprovedReport("The report draft has not been approved at step 10")
+            raise NoApprovedReport("The report draft has not been approved")
         _check_files(ctx.session, docs)
         manifest = [_entry(d) for d in docs]
         unit = ctx.session.get(Unit, incident.unit_id)
@@ -315,7 +315,6 @@ def create(
         }
         return Outcome(
             result=record,
-            close=True,
             audit=summary,
             events=[("incident.archived", summary)],
             document=record.model_dump(),

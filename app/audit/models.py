@@ -28,7 +28,10 @@ class AuditEvent(SQLModel, table=True):
     incident_id: uuid.UUID = Field(foreign_key="incidents.id")
     seq: int
     action: str = Field(max_length=48)
+    # The SOP version and step code (events recorded before they were kept have none).
+    sop_version: str | None = Field(default=None, max_length=32)
     step: int | None = None
+    step_code: str | None = Field(default=None, max_length=48)
     actor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     actor_role: str | None = Field(default=None, max_length=16)
     unit_id: int = Field(foreign_key="units.id")

@@ -16,6 +16,7 @@ from app.audit.models import AuditEvent
 from app.core import clock
 from app.core.errors import ConcurrentUpdate, NotFound
 from app.incidents.models import Incident
+from app.sop.definition import load_definition
 
 GENESIS = "0" * 64
 
@@ -59,8 +60,15 @@ HASHED_FIELDS = (
 )
 
 
+# Hashed only when set: events recorded before these columns existed keep the hash they were
+# written with, so their chains still verify.
+HASHED_WHEN_SET = ("sop_version", "step_code")
+
+
 def event_hash(row: dict[str, Any]) -> str:
-    return sha256_of({name: row.get(name) for name in HASHED_FIELDS})
+    hashed = {name: row.get(name) for name in HASHED_FIELDS}
+    hashed.update({name: row[name] for name in HASHED_WHEN_SET if row.get(name) is not None})
+    return sha256_of(hashed)
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,8 @@ def build_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
+    sop_version: str | None = None,
+    step_code: str | None = None,
 ) -> dict[str, Any]:
     """The row of the next event after `head`, hash included (not yet written)."""
     row: dict[str, Any] = {
@@ -90,7 +100,9 @@ def build_event(
         "seq": head.seq + 1,
         "prev_hash": head.hash,
         "action": action,
+        "sop_version": sop_version,
         "step": step,
+        "step_code": step_code,
         "actor_id": actor_id,
         "actor_role": actor_role,
         "unit_id": unit_id,
@@ -123,12 +135,15 @@ def append_event(
     concurrent appenders cannot fork the chain; the loser gets ConcurrentUpdate.
     """
     found = session.execute(
-        select(Incident.unit_id, Incident.audit_seq, Incident.audit_head)  # type: ignore[call-overload]
+        select(  # type: ignore[call-overload]
+            Incident.unit_id, Incident.audit_seq, Incident.audit_head, Incident.sop_version
+        )
         .where(Incident.id == incident_id)
         .with_for_update()
     ).first()
     if found is None:
         raise NotFound("Incident not found")
+    step_code = load_definition(found.sop_version).step(step).code if step else None
     now = clock.now()
     row = build_event(
         ChainHead(found.audit_seq, found.audit_head),
@@ -143,6 +158,8 @@ def append_event(
         before=before,
         after=after,
         data=data,
+        sop_version=found.sop_version,
+        step_code=step_code,
     )
     moved = session.execute(
         update(Incident)

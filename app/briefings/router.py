@@ -1,4 +1,4 @@
-"""Step 7: briefing (persiapan dan pengarahan) of the members by the dispatched Danru."""
+"""Briefing (persiapan dan pengarahan) of the members by the dispatched Danru."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ router = APIRouter(tags=["briefings"])
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.BriefingPublic,
     operation_id="briefings_create",
-    summary="Step 7: brief the members and declare the kelengkapan; field work (step 8) starts",
+    summary="Brief the members and declare the kelengkapan; field work starts",
     description="Only the Danru the execution order was given to. Every member must be an "
     "active anggota of the incident's kecamatan (422 names the others); every kelengkapan of "
-    "step 8 must be declared available (422 names the missing ones).",
+    "the field work must be declared available (422 names the missing ones).",
     responses=ACTION,
 )
 def create_briefing(
@@ -45,7 +45,7 @@ def create_briefing(
     "/incidents/{incident_id}/briefings",
     response_model=list[schemas.BriefingPublic],
     operation_id="briefings_list",
-    summary="The briefing of an incident (empty before step 7 is done)",
+    summary="The briefing of an incident (empty before the briefing is done)",
     responses=READ,
 )
 def list_briefings(incident: IncidentDep, session: SessionDep) -> Any:

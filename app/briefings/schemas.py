@@ -1,4 +1,4 @@
-"""Request and response bodies for the briefing (step 7)."""
+"""Request and response bodies for the briefing."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class EquipmentItem(RequestBody):
 
 
 class Equipment(RequestBody):
-    """The kelengkapan of step 8 as the Danru checked it at the briefing."""
+    """The kelengkapan of the field work as the Danru checked it at the briefing."""
 
     seragam: EquipmentItem | None = None
     alat_penertiban: EquipmentItem | None = None
@@ -45,7 +45,7 @@ class BriefingCreate(ActionBody):
         min_length=1,
         max_length=MAX_MEMBERS,
         description="The anggota briefed for the field work (active, of the incident's "
-        "kecamatan); each of them submits a field report at step 8",
+        "kecamatan); each of them submits a field report",
     )
     equipment: Equipment
     note: str | None = Field(default=None, max_length=4000, description="Arahan given")

@@ -1,4 +1,4 @@
-"""Step 7: the Danru briefs the members and declares the kelengkapan of step 8."""
+"""Briefings: the Danru briefs the members and declares the kelengkapan of the field work."""
 
 from __future__ import annotations
 
@@ -16,12 +16,10 @@ from app.sop import engine
 from app.sop.engine import Action, Context, Outcome
 from app.users.lookup import require_members
 
-FIELD_WORK_STEP = 8
-
 
 def _missing_equipment(ctx: Context, equipment: schemas.Equipment) -> list[str]:
-    """The kelengkapan the next step needs that is not declared available."""
-    needed = ctx.definition.step(FIELD_WORK_STEP).equipment
+    """The kelengkapan the step the briefing opens needs that is not declared available."""
+    needed = ctx.following.equipment if ctx.following is not None else ()
     missing = []
     for name in needed:
         item = getattr(equipment, name, None)
@@ -66,7 +64,6 @@ def create(
         ctx.session.flush()
         return Outcome(
             result=briefing,
-            advance_to=FIELD_WORK_STEP,
             assignments=[(member, "member") for member in body.members],
             audit={"briefing_id": briefing.id, "members": briefing.members},
             document=briefing.model_dump(),

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     demo_password: str = DEFAULT_DEMO_PASSWORD
     seed_demo: bool = True
 
+    # The SOP version new incidents start under (a definition file's `version`); unset: the
+    # newest. Running incidents keep theirs.
+    sop_version: str | None = Field(default=None, max_length=32)
+    # A folder of further SOP definition files, read beside the package's own (a revision
+    # being tried before it ships in the package).
+    sop_definitions_dir: Path | None = None
+
     # Surat Perintah numbering: {classification}/{sequence:04d}/{unit_code}/{year}
     order_number_format: str = "{classification}/{sequence:04d}/{unit_code}/{year}"
     order_classification: str = "300.1.2.1"

@@ -1,4 +1,4 @@
-"""Drafts: the plan and draft Surat Perintah (step 3), the draft report (step 9)."""
+"""Drafts: the plan and draft Surat Perintah, the draft report."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _answer(session: SessionDep, draft: Draft, response: Response) -> dict[str, 
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.DraftPublic,
     operation_id="drafts_create",
-    summary="Steps 3 and 9: the Danru writes the draft Surat Perintah or the draft report",
+    summary="The Danru writes the draft Surat Perintah or the draft report",
     responses=ACTION,
 )
 def create_draft(
@@ -106,7 +106,7 @@ def update_draft(
     "/drafts/{draft_id}/submit",
     response_model=schemas.DraftPublic,
     operation_id="drafts_submit",
-    summary="Submit a draft for verification (completes step 3 or 9)",
+    summary="Submit a draft for verification (completes the drafting step)",
     responses=ACTION,
 )
 def submit_draft(
@@ -146,7 +146,7 @@ def draft_versions(
     "/incidents/{incident_id}/report",
     response_model=schemas.DraftVersionPublic,
     operation_id="incidents_report",
-    summary="The Laporan Pelaksanaan: the report draft as approved at step 10",
+    summary="The Laporan Pelaksanaan: the report draft as its review approved it",
     tags=["incidents"],
     responses=READ,
 )

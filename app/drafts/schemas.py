@@ -1,4 +1,4 @@
-"""Drafts: the plan and draft Surat Perintah (step 3) and the draft report (step 9)."""
+"""Drafts: the plan and draft Surat Perintah and the draft report."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.audit.service import sha256_of, to_jsonable
 from app.auth.deps import Principal
-from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, WrongStep
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.guarded import guarded_update
 from app.drafts import schemas
 from app.drafts.models import Draft, DraftKind, DraftStatus, DraftVersion
@@ -18,8 +18,7 @@ from app.field_reports.models import FieldReport
 from app.sop import engine
 from app.sop.engine import Action, Context, Outcome
 
-# The step at which each kind of draft is written, and the incident column that points at it.
-DRAFT_STEP = {DraftKind.order: 3, DraftKind.report: 9}
+# The incident column that points at each kind of draft.
 INCIDENT_COLUMN = {DraftKind.order: "order_draft_id", DraftKind.report: "report_draft_id"}
 CONTENT_MODEL: dict[str, type[schemas.OrderDraftContent] | type[schemas.ReportDraftContent]] = {
     DraftKind.order: schemas.OrderDraftContent,
@@ -89,6 +88,17 @@ def to_public(session: Session, draft: Draft) -> dict[str, Any]:
     }
 
 
+def check_draft_of_step(ctx: Context, kind: str) -> None:
+    """The step the incident is at writes or verifies drafts of this kind (the definition's
+    `draft`); another kind of draft waits for its own step."""
+    if ctx.step.draft != kind:
+        works_on = f"the {ctx.step.draft} draft" if ctx.step.draft else "no draft"
+        raise engine.wrong_step(
+            ctx.incident,
+            f"Step {ctx.step.number} ({ctx.step.code}) works on {works_on}, not the {kind} draft",
+        )
+
+
 def _check_field_reports(ctx: Context, content: dict[str, Any]) -> None:
     wanted = [uuid.UUID(str(i)) for i in content.get("field_report_ids", [])]
     found = set(
@@ -122,11 +132,7 @@ def create(
     kind = DraftKind(body.kind)
 
     def handler(ctx: Context) -> Outcome:
-        if ctx.incident.current_step != DRAFT_STEP[kind]:
-            raise WrongStep(
-                f"A {kind} draft is written at step {DRAFT_STEP[kind]}",
-                current_step=ctx.incident.current_step,
-            )
+        check_draft_of_step(ctx, kind)
         if getattr(ctx.incident, INCIDENT_COLUMN[kind]) is not None:
             raise DraftExists("The incident already has this draft; revise it with PATCH")
         content = _content(kind, body.model_dump(mode="json", exclude={"kind", "occurred_at"}))
@@ -202,10 +208,7 @@ def revise(
         raise Unprocessable("Nothing to change")
 
     def handler(ctx: Context) -> Outcome:
-        if ctx.incident.current_step != DRAFT_STEP[DraftKind(draft.kind)]:
-            raise WrongStep(
-                "The draft can only change at its own step", current_step=ctx.incident.current_step
-            )
+        check_draft_of_step(ctx, draft.kind)
         _check_editable(draft, ctx.principal)
         latest = current_version(ctx.session, draft)
         content = _content(draft.kind, {**latest.content, **changes})
@@ -258,11 +261,7 @@ def revise(
 def submit(session: Session, principal: Principal, draft: Draft, body: schemas.SubmitBody) -> Draft:
     def handler(ctx: Context) -> Outcome:
         kind = DraftKind(draft.kind)
-        if ctx.incident.current_step != DRAFT_STEP[kind]:
-            raise WrongStep(
-                f"A {kind} draft is submitted at step {DRAFT_STEP[kind]}",
-                current_step=ctx.incident.current_step,
-            )
+        check_draft_of_step(ctx, kind)
         _check_editable(draft, ctx.principal)
         if draft.status == DraftStatus.returned:
             raise DraftNotRevised("Revise the returned draft (PATCH) before submitting it again")
@@ -274,12 +273,12 @@ def submit(session: Session, principal: Principal, draft: Draft, body: schemas.S
             .where(DraftVersion.id == latest.id)  # type: ignore[arg-type]
             .values(submitted_at=ctx.now)
         )
-        first_stage = ctx.definition.step(DRAFT_STEP[kind] + 1).stages[0]
+        # The definition guarantees the next step verifies this draft.
+        verifying = ctx.following
+        first_stage = verifying.stages[0] if verifying is not None and verifying.stages else None
         move_draft(ctx.session, draft, ctx.now, status=DraftStatus.submitted, stage=first_stage)
         return Outcome(
             result=draft,
-            advance_to=DRAFT_STEP[kind] + 1,
-            stage=first_stage,
             audit={"draft_id": str(draft.id), "version": draft.current_version},
             document={"sha256": latest.content_sha256},
         )

@@ -1,4 +1,4 @@
-"""Step 8: Laporan Pelaksanaan Lapangan, one per briefed member, with attachments."""
+"""Laporan Pelaksanaan Lapangan, one per briefed member, with attachments."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Step 8: field reports (Laporan Pelaksanaan Lapangan), early close, and attachments."""
+"""Field reports (Laporan Pelaksanaan Lapangan), early close, and attachments."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ ReadPrincipal = Annotated[Principal, require(Scope.field_reports_read)]
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.FieldReportPublic,
     operation_id="field_reports_create",
-    summary="Step 8: a briefed member submits the Laporan Pelaksanaan Lapangan",
+    summary="A briefed member submits the Laporan Pelaksanaan Lapangan",
     description="One report per briefed member (a second one is 409). The step completes, and "
-    "the Danru's report drafting (step 9) starts, when every briefed member has reported.",
+    "the Danru's report drafting starts, when every briefed member has reported.",
     responses=ACTION,
 )
 def create_field_report(
@@ -64,9 +64,9 @@ def list_field_reports(
     "/incidents/{incident_id}/field-work/close",
     response_model=schemas.FieldWorkClosed,
     operation_id="field_work_close",
-    summary="Step 8: the Danru closes the field work before every member has reported",
-    description="Moves the incident to step 9 with a reason; the members who had not "
-    "reported are named in the answer and in the audit trail.",
+    summary="The Danru closes the field work before every member has reported",
+    description="Moves the incident on to the report drafting with a reason; the members "
+    "who had not reported are named in the answer and in the audit trail.",
     responses=ACTION,
 )
 def close_field_work(

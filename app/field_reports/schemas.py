@@ -1,4 +1,4 @@
-"""Request and response bodies for field reports (step 8) and their attachments."""
+"""Request and response bodies for field reports and their attachments."""
 
 from __future__ import annotations
 

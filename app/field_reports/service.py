@@ -1,4 +1,4 @@
-"""Step 8: field reports by the briefed members, early close by the Danru, and attachments."""
+"""Field work: reports by the briefed members, early close by the Danru, and attachments."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from app.incidents.models import Incident, IncidentAssignment, IncidentStatus
 from app.sop import engine
 from app.sop.engine import CLOCK_SKEW, Action, Context, Outcome
 
-NEXT_STEP = 9
 CAPTION_MAX = 500
 
 
@@ -104,7 +103,7 @@ def create(
         return Outcome(
             result=report,
             # The step is done when the last briefed member has reported.
-            advance_to=None if waiting else NEXT_STEP,
+            complete=not waiting,
             audit={"field_report_id": report.id, "waiting_for": waiting},
             events=[
                 (
@@ -147,16 +146,16 @@ def close_field_work(
         reported = [m for m in members if m in authors]
         missing = [m for m in members if m not in authors]
         if not reported:
-            # Step 9's report is compiled from field reports: closing with none would leave
+            # The execution report is compiled from field reports: closing with none would leave
             # the incident at a step nobody can finish.
             raise NoFieldReports(
-                "No briefed member has reported yet; the step 9 report needs at least one "
+                "No briefed member has reported yet; the execution report needs at least one "
                 "field report",
                 not_reported=[str(m) for m in missing],
             )
         result = {
             "incident_id": ctx.incident.id,
-            "current_step": NEXT_STEP,
+            "current_step": ctx.following.number if ctx.following else None,
             "reason": body.reason,
             "reported": reported,
             "not_reported": missing,
@@ -164,7 +163,6 @@ def close_field_work(
         }
         return Outcome(
             result=result,
-            advance_to=NEXT_STEP,
             audit={"reason": body.reason, "reported": reported, "not_reported": missing},
         )
 

@@ -20,7 +20,7 @@ class IncidentKind(StrEnum):
 
 class IncidentStatus(StrEnum):
     active = "active"
-    closed = "closed"  # archived at step 11
+    closed = "closed"  # its last step (archiving) completed
     cancelled = "cancelled"
 
 
@@ -68,7 +68,7 @@ class Incident(SQLModel, table=True):
     sop_version: str = Field(max_length=32)
     status: str = Field(default=IncidentStatus.active, sa_type=String(16))
     current_step: int | None = 1
-    # Sub-stage inside a step: step 4 is review → paraf → verify, step 10 is review.
+    # Sub-stage inside a step (the definition's `stages`, e.g. review → paraf → verify).
     stage: str | None = Field(default=None, max_length=16)
     current_run_id: uuid.UUID | None = None
     assigned_danru_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
@@ -124,7 +124,7 @@ class EscalationChange(SQLModel, table=True):
 
 
 class Instruction(SQLModel, table=True):
-    """Step 2: Kasi Trantib instructs the Danru to prepare the plan."""
+    """Kasi Trantib instructs the Danru to prepare the plan."""
 
     __tablename__ = "instructions"
 
@@ -138,7 +138,7 @@ class Instruction(SQLModel, table=True):
 
 
 class Briefing(SQLModel, table=True):
-    """Step 7: the Danru prepares and briefs the members (apel), declaring the kelengkapan."""
+    """The Danru prepares and briefs the members (apel), declaring the kelengkapan."""
 
     __tablename__ = "briefings"
 

@@ -25,6 +25,7 @@ from app.core.http import (
 from app.incidents import schemas, service
 from app.incidents.deps import IncidentDep
 from app.incidents.models import IncidentKind, IncidentStatus
+from app.sop.definition import MAX_STEPS
 
 router = APIRouter(tags=["incidents"])
 
@@ -34,7 +35,7 @@ router = APIRouter(tags=["incidents"])
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.IncidentPublic,
     operation_id="incidents_create",
-    summary="Register an incident; SOP step 1 starts",
+    summary="Register an incident under the active SOP version; its first step starts",
     responses=problems(400, 401, 403, 422),
 )
 def create_incident(
@@ -60,7 +61,7 @@ def list_incidents(
     session: SessionDep,
     principal: Annotated[Principal, require(Scope.incidents_read)],
     status_: Annotated[IncidentStatus | None, Query(alias="status")] = None,
-    step: Annotated[int | None, Query(ge=1, le=11)] = None,
+    step: Annotated[int | None, Query(ge=1, le=MAX_STEPS)] = None,
     kind: IncidentKind | None = None,
     unit: Annotated[str | None, Query(description="Kecamatan code or slug")] = None,
     reported_from: Annotated[datetime | None, Query(alias="from")] = None,
@@ -132,7 +133,7 @@ def escalations(incident: IncidentDep, session: SessionDep) -> Any:
     "/incidents/{incident_id}/cancel",
     response_model=schemas.IncidentPublic,
     operation_id="incidents_cancel",
-    summary="Cancel an incident before field work (step 8) with a reason",
+    summary="Cancel an incident before field work with a reason",
     responses=ACTION,
 )
 def cancel(

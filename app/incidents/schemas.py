@@ -48,7 +48,8 @@ class IncidentCreate(RequestBody):
     )
     reported_at: AwareDatetime | None = Field(
         default=None,
-        description="When the kecamatan learned of it; step 1 starts here. Defaults to now.",
+        description="When the kecamatan learned of it; the first step starts here. "
+        "Defaults to now.",
     )
     organizer: Organizer | None = None
     estimated_crowd: int | None = Field(default=None, ge=0, le=10_000_000)
@@ -205,7 +206,11 @@ class EscalationPublic(BaseModel):
 class AuditEventPublic(BaseModel):
     seq: int
     action: str
+    sop_version: str | None = Field(
+        description="The SOP version of the step (null on events recorded before it was kept)"
+    )
     step: int | None
+    step_code: str | None
     actor_id: uuid.UUID | None
     actor_role: str | None
     occurred_at: datetime
@@ -229,6 +234,7 @@ class Task(BaseModel):
     register_number: str
     title: str
     unit_id: int
+    sop_version: str
     step: int
     step_code: str
     stage: str | None

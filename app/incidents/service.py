@@ -15,17 +15,18 @@ from app.auth.deps import Principal
 from app.core import clock
 from app.core.counters import next_value
 from app.core.errors import Forbidden, Unprocessable
+from app.core.records import recorded_for_incident
 from app.field_reports.models import FieldReport
 from app.incidents import schemas
 from app.incidents.models import (
     EscalationChange,
     Incident,
-    IncidentAssignment,
     IncidentStatus,
 )
 from app.sop import engine
-from app.sop.definition import CURRENT_VERSION, load_definition
-from app.sop.engine import Action, Assignment, Context, Outcome
+from app.sop.catalogue import Action
+from app.sop.definition import active_version, load_definition, registry
+from app.sop.engine import Context, Outcome
 from app.timing.models import StepRun
 from app.units.data import KECAMATAN, kelurahan_code
 from app.units.models import Unit
@@ -57,7 +58,7 @@ def _registering_unit(session: Session, principal: Principal, named: str | None)
 
 def create(session: Session, principal: Principal, body: schemas.IncidentCreate) -> Incident:
     """Register an incident in the caller's kecamatan (or, for a city-wide caller, the one it
-    names); step 1 starts at reported_at."""
+    names) under the active SOP version; its first step starts at reported_at."""
     unit = _registering_unit(session, principal, body.unit)
     now = clock.now()
     reported_at = engine.check_occurred_at(body.reported_at, now=now, not_before=None)
@@ -71,6 +72,8 @@ def create(session: Session, principal: Principal, body: schemas.IncidentCreate)
         )
     location = body.location.model_dump(exclude_none=True)
     location["kelurahan_code"] = kel_code
+    version = active_version()
+    first = load_definition(version).step(1)
     year = reported_at.astimezone(clock.WIB).year
     sequence = next_value(session, "incident", unit.id, year)
     incident = Incident(
@@ -94,7 +97,8 @@ def create(session: Session, principal: Principal, body: schemas.IncidentCreate)
         escalation_level=body.escalation_level,
         info_source=body.info_source,
         notes=body.notes,
-        sop_version=CURRENT_VERSION,
+        sop_version=version,
+        stage=first.stages[0] if first.stages else None,
         created_by=None if principal.is_client else principal.id,
         created_by_client=principal.client_id,
         created_at=now,
@@ -210,13 +214,7 @@ def escalate(
 
 
 def escalations(session: Session, incident_id: uuid.UUID) -> list[EscalationChange]:
-    return list(
-        session.execute(
-            select(EscalationChange)
-            .where(EscalationChange.incident_id == incident_id)  # type: ignore[arg-type]
-            .order_by(EscalationChange.recorded_at)  # type: ignore[arg-type]
-        ).scalars()
-    )
+    return recorded_for_incident(session, EscalationChange, incident_id)
 
 
 def cancel(
@@ -271,41 +269,35 @@ def audit_trail(session: Session, incident: Incident) -> dict[str, Any]:
 
 
 def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """What waits on the caller now, oldest first: their role's steps in their unit."""
+    """What waits on the caller now, oldest first: the work their role's rules wait for, at the
+    step (and stage) each incident's own SOP version is at, in their unit."""
     if principal.unit_id is None:
         return []
-    waiting = [
-        a
-        for a in engine.RULES
-        if a not in (Action.cancel, Action.escalate, Action.draft_update, Action.field_work_close)
-    ]
+    wanted: set[tuple[str, int, str | None, Any, bool]] = set()
+    for version, definition in registry().definitions.items():
+        for action, rules in engine.rules_of(definition).items():
+            for rule in rules:
+                if not rule.task or rule.role != principal.role or not principal.has(rule.scope):
+                    continue
+                # A member reports once: after that the step no longer waits on them.
+                once = action is Action.field_report
+                for number in rule.steps:
+                    wanted.add((version, number, rule.stage, rule.assignment, once))
     clauses = []
-    for action in waiting:
-        for rule in engine.RULES[action]:
-            if rule.role != principal.role or not principal.has(rule.scope):
-                continue
-            parts: list[Any] = [Incident.current_step.in_(sorted(rule.steps))]  # type: ignore[union-attr]
-            if rule.stage:
-                parts.append(Incident.stage == rule.stage)
-            if rule.assignment is Assignment.instructed_danru:
-                parts.append(Incident.assigned_danru_id == principal.id)
-            elif rule.assignment is Assignment.dispatched_danru:
-                parts.append(Incident.dispatched_danru_id == principal.id)
-            elif rule.assignment is Assignment.briefed_member:
-                parts.append(
-                    exists().where(
-                        IncidentAssignment.incident_id == Incident.id,  # type: ignore[arg-type]
-                        IncidentAssignment.user_id == principal.id,  # type: ignore[arg-type]
-                        IncidentAssignment.kind == "member",  # type: ignore[arg-type]
-                    )
+    for version, number, stage, assignment, once in sorted(wanted, key=str):
+        parts: list[Any] = [Incident.sop_version == version, Incident.current_step == number]
+        if stage:
+            parts.append(Incident.stage == stage)
+        if assignment is not None:
+            parts.append(engine.assigned_clause(assignment, principal.id))
+        if once:
+            parts.append(
+                ~exists().where(
+                    FieldReport.incident_id == Incident.id,  # type: ignore[arg-type]
+                    FieldReport.author_id == principal.id,  # type: ignore[arg-type]
                 )
-                parts.append(
-                    ~exists().where(
-                        FieldReport.incident_id == Incident.id,  # type: ignore[arg-type]
-                        FieldReport.author_id == principal.id,  # type: ignore[arg-type]
-                    )
-                )
-            clauses.append(and_(*parts))
+            )
+        clauses.append(and_(*parts))
     if not clauses:
         return []
     rows = session.execute(
@@ -328,6 +320,7 @@ def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
                 "register_number": incident.register_number,
                 "title": incident.title,
                 "unit_id": incident.unit_id,
+                "sop_version": incident.sop_version,
                 "step": step.number,
                 "step_code": step.code,
                 "stage": incident.stage,

@@ -1,4 +1,4 @@
-"""Step 2: instructions from the Kasi Trantib to a Danru."""
+"""Instructions from the Kasi Trantib to a Danru."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ router = APIRouter(tags=["instructions"])
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.InstructionPublic,
     operation_id="instructions_create",
-    summary="Step 2: instruct a Danru to prepare the plan and the draft Surat Perintah",
+    summary="Instruct a Danru to prepare the plan and the draft Surat Perintah",
     responses=ACTION,
 )
 def create_instruction(

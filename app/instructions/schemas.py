@@ -1,4 +1,4 @@
-"""Step 2: the Kasi Trantib's instruction to a Danru."""
+"""The Kasi Trantib's instruction to a Danru."""
 
 from __future__ import annotations
 

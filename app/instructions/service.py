@@ -1,14 +1,14 @@
-"""Step 2: the Kasi Trantib instructs a Danru to prepare the handling plan."""
+"""Instructions: the Kasi Trantib instructs a Danru to prepare the handling plan."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from app.auth.deps import Principal
 from app.auth.roles import Role
+from app.core.records import recorded_for_incident
 from app.incidents.models import Instruction
 from app.instructions import schemas
 from app.sop import engine
@@ -42,7 +42,6 @@ def instruct(
         ctx.session.add(instruction)
         return Outcome(
             result=instruction,
-            advance_to=3,
             incident={"assigned_danru_id": body.danru_id},
             assignments=[(body.danru_id, "instructed_danru")],
             audit={"danru_id": str(body.danru_id), "note": body.note},
@@ -60,10 +59,4 @@ def instruct(
 
 
 def for_incident(session: Session, incident_id: uuid.UUID) -> list[Instruction]:
-    return list(
-        session.execute(
-            select(Instruction)
-            .where(Instruction.incident_id == incident_id)  # type: ignore[arg-type]
-            .order_by(Instruction.recorded_at)  # type: ignore[arg-type]
-        ).scalars()
-    )
+    return recorded_for_incident(session, Instruction, incident_id)

@@ -1,4 +1,4 @@
-"""Orders: the Surat Perintah Walikota (step 1) and the validated Surat Perintah (step 5)."""
+"""Orders: the Surat Perintah Walikota and the validated Surat Perintah."""
 
 from __future__ import annotations
 

@@ -25,10 +25,11 @@ _KIND_SCOPE = {"walikota": Scope.orders_command, "surat_perintah": Scope.orders_
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.OrderPublic,
     operation_id="orders_create",
-    summary="Step 1: record the Surat Perintah Walikota; step 5: validate the Surat Perintah",
-    description="`kind: walikota` (scope orders:command) completes step 1 and passes the "
-    "handling order to the Kasi Trantib. `kind: surat_perintah` (scope orders:validate) turns "
-    "the fully verified draft into the numbered, immutable Surat Perintah (step 5).",
+    summary="Record the Surat Perintah Walikota; validate the Surat Perintah",
+    description="`kind: walikota` (scope orders:command) records the Camat's order and "
+    "passes the handling order to the Kasi Trantib. `kind: surat_perintah` (scope "
+    "orders:validate) turns the fully verified draft into the numbered, immutable Surat "
+    "Perintah.",
     responses=ACTION,
     openapi_extra={"x-required-scopes": ["orders:command", "orders:validate"]},
 )
@@ -88,7 +89,7 @@ def get_order(
     "/orders/{order_id}/dispatch",
     response_model=schemas.OrderPublic,
     operation_id="orders_dispatch",
-    summary="Step 6: give the execution order to a Danru",
+    summary="Give the execution order to a Danru",
     responses=ACTION,
 )
 def dispatch(

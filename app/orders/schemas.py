@@ -1,4 +1,4 @@
-"""Orders: the Surat Perintah Walikota (step 1), the Surat Perintah (step 5), dispatch (step 6)."""
+"""Orders: the Surat Perintah Walikota, the Surat Perintah, dispatch."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class PoliceCoordination(RequestBody):
 
 
 class WalikotaOrderCreate(ActionBody):
-    """Step 1: the Camat records the Surat Perintah Walikota and orders the Kasi Trantib."""
+    """The Camat records the Surat Perintah Walikota and orders the Kasi Trantib."""
 
     kind: Literal["walikota"]
     number: str = Field(min_length=3, max_length=80, description="Number as on the letter")
@@ -47,7 +47,7 @@ class WalikotaOrderCreate(ActionBody):
 
 
 class SuratPerintahCreate(ActionBody):
-    """Step 5: the Camat validates the fully verified draft into the numbered Surat Perintah."""
+    """The Camat validates the fully verified draft into the numbered Surat Perintah."""
 
     kind: Literal["surat_perintah"]
     draft_id: uuid.UUID
@@ -66,7 +66,7 @@ OrderCreate = Annotated[WalikotaOrderCreate | SuratPerintahCreate, Field(discrim
 
 
 class DispatchBody(ActionBody):
-    """Step 6: the Kasi Trantib gives the execution order to a Danru."""
+    """The Kasi Trantib gives the execution order to a Danru."""
 
     danru_id: uuid.UUID
     note: str | None = Field(default=None, max_length=4000)

@@ -1,4 +1,4 @@
-"""Orders: record the Surat Perintah Walikota (1), validate the Surat Perintah (5), dispatch (6)."""
+"""Orders: record the Surat Perintah Walikota, validate the Surat Perintah, dispatch it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.counters import next_value
 from app.core.errors import Conflict, NotFound
+from app.core.records import recorded_for_incident
 from app.drafts.models import Draft, DraftKind, DraftStatus
 from app.drafts.service import current_version, move_draft
 from app.orders import schemas
@@ -48,13 +49,7 @@ def load_order(session: Session, principal: Principal, order_id: uuid.UUID) -> O
 
 
 def for_incident(session: Session, incident_id: uuid.UUID) -> list[Order]:
-    return list(
-        session.execute(
-            select(Order)
-            .where(Order.incident_id == incident_id)  # type: ignore[arg-type]
-            .order_by(Order.recorded_at)  # type: ignore[arg-type]
-        ).scalars()
-    )
+    return recorded_for_incident(session, Order, incident_id)
 
 
 def _order_event(order: Order) -> dict[str, Any]:
@@ -98,7 +93,6 @@ def record_walikota(
         ctx.session.add(order)
         return Outcome(
             result=order,
-            advance_to=2,
             audit=_order_event(order),
             document={"sha256": order.content_sha256},
         )
@@ -177,7 +171,6 @@ def validate(
         move_draft(ctx.session, draft, ctx.now, status=DraftStatus.validated)
         return Outcome(
             result=order,
-            advance_to=6,
             incident={"order_id": order.id},
             audit={**_order_event(order), "draft_version": version.number},
             document={"sha256": order.content_sha256},
@@ -226,7 +219,6 @@ def dispatch(
             setattr(order, key, value)
         return Outcome(
             result=order,
-            advance_to=7,
             incident={"dispatched_danru_id": body.danru_id},
             assignments=[(body.danru_id, "dispatched_danru")],
             audit={**_order_event(order), "danru_id": str(body.danru_id), "note": body.note},

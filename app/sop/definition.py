@@ -1,28 +1,77 @@
-"""The SOP as data: load and validate a versioned definition file."""
+"""The SOP as data: load, check and look up the versioned definition files.
+
+Every version of the SOP is one TOML file, in the package (app/sop/definitions/) or in the
+folder `TRANTIB_SOP_DEFINITIONS_DIR` names. New incidents take the active version
+(`TRANTIB_SOP_VERSION`, the newest by default); an incident keeps the version it started
+under to its end. A file that is inconsistent stops the service at start-up with one line
+naming the file, the step and the field.
+"""
 
 from __future__ import annotations
 
+import re
 import tomllib
+from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.auth.roles import Role
+from app.auth.roles import ROLE_SCOPES, Role
+from app.auth.scopes import Scope
+from app.drafts.models import DraftKind
+from app.sop.catalogue import (
+    ASSIGNED_BY,
+    DRAFT_ACTIONS,
+    INCIDENT_ACTIONS,
+    VERIFY_ACTIONS,
+    Action,
+    Assignment,
+    DocumentKind,
+)
+from app.timing.calendars import CALENDAR_NAMES
 from app.timing.sla import Sla, parse_sla
 
-CURRENT_VERSION = "unjuk-rasa-v1"
-CALENDARS = ("wall", "working_days")
+# The most steps a definition may have (step filters of the API are bounded by it).
+MAX_STEPS = 99
+PACKAGE_DIR = Path(__file__).resolve().parent / "definitions"
+# Roles that act in a kecamatan; city roles and service clients take no step of the SOP.
+KECAMATAN_ROLES = frozenset({Role.camat, Role.sekcam, Role.kasi_trantib, Role.danru, Role.anggota})
+
+
+class RuleDefinition(BaseModel):
+    """Who takes some actions of a step: a role with a scope, at a stage, narrowed to a person."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    actions: tuple[str, ...] = Field(min_length=1)
+    role: str
+    scope: str
+    stage: str | None = None
+    assignment: str | None = None
+
+
+class IncidentActionDefinition(BaseModel):
+    """An action on the incident as a whole (cancel, escalate), allowed over a range of steps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: str
+    role: str
+    scope: str
+    from_step: int = 1
+    to_step: int | None = Field(default=None, description="The last step; omitted: every step")
 
 
 class StepDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     number: int = Field(ge=1)
-    code: str
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)
     uraian: str = Field(description="Uraian Kegiatan, as written in the SOP")
     summary: str = Field(description="Short English summary")
-    actors: tuple[Role, ...]
+    actors: tuple[str, ...] = Field(min_length=1, description="Pelaksana, as the SOP names them")
     stages: tuple[str, ...] = ()
     kelengkapan: tuple[str, ...]
     equipment: tuple[str, ...] = ()
@@ -30,42 +79,41 @@ class StepDefinition(BaseModel):
     calendar: str
     output: str
     output_note: str | None = None
-    completes_with: str
+    produces: str = Field(description="The document the service keeps as the step's output")
+    draft: str | None = Field(default=None, description="The draft this step writes or verifies")
+    rules: tuple[RuleDefinition, ...] = Field(min_length=1)
+    completes_with: tuple[str, ...] = Field(min_length=1)
     correction_returns_to: int | None = None
 
     @property
     def sla(self) -> Sla:
         return parse_sla(self.waktu)
 
+    def waiting_role(self, stage: str | None) -> str:
+        """The role the step waits on: the stage's actor, else the first Pelaksana."""
+        if stage is not None:
+            for rule in self.rules:
+                if rule.stage == stage:
+                    return rule.role
+        return self.actors[0]
+
+    def next_stage(self, stage: str | None) -> str | None:
+        """The stage after `stage` within this step; None after the last."""
+        if not self.stages or stage not in self.stages:
+            return None
+        position = self.stages.index(stage)
+        return self.stages[position + 1] if position + 1 < len(self.stages) else None
+
 
 class SopDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str
-    version: str
+    version: str = Field(max_length=32)
     title: str
     unit: str
-    cancellable_before_step: int
-    steps: tuple[StepDefinition, ...]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> SopDefinition:
-        numbers = [s.number for s in self.steps]
-        if numbers != list(range(1, len(numbers) + 1)):
-            raise ValueError(f"steps must be numbered 1..n in order, got {numbers}")
-        for step in self.steps:
-            try:
-                parse_sla(step.waktu)
-            except ValueError as exc:
-                raise ValueError(f"step {step.number}: {exc}") from exc
-            if step.calendar not in CALENDARS:
-                raise ValueError(f"step {step.number}: unknown calendar {step.calendar!r}")
-            back = step.correction_returns_to
-            if back is not None and not 1 <= back < step.number:
-                raise ValueError(f"step {step.number}: correction must return to an earlier step")
-            if step.stages and len(step.stages) != len(step.actors):
-                raise ValueError(f"step {step.number}: one actor per stage")
-        return self
+    incident_actions: tuple[IncidentActionDefinition, ...] = ()
+    steps: tuple[StepDefinition, ...] = Field(min_length=1, max_length=MAX_STEPS)
 
     @property
     def last_step(self) -> int:
@@ -74,16 +122,255 @@ class SopDefinition(BaseModel):
     def step(self, number: int) -> StepDefinition:
         return self.steps[number - 1]
 
+    def following(self, number: int) -> StepDefinition | None:
+        """The step that completing step `number` opens; None after the last (the incident
+        closes)."""
+        return self.steps[number] if number < len(self.steps) else None
 
-def parse_definition(text: str) -> SopDefinition:
-    return SopDefinition.model_validate(tomllib.loads(text))
+
+class DefinitionError(ValueError):
+    """An SOP definition file is inconsistent; the message is one line naming where."""
+
+
+def _where(step: StepDefinition | None, field: str) -> str:
+    if step is None:
+        return f"field {field}"
+    return f"step {step.number} ({step.code}), field {field}"
+
+
+def _rule_problems(
+    definition: SopDefinition, step: StepDefinition, index: int, rule: RuleDefinition
+) -> list[str]:
+    field = f"rules[{index}]"
+    found: list[str] = []
+    for name in rule.actions:
+        if name not in Action.__members__:
+            found.append(f"{_where(step, field + '.actions')}: unknown action {name!r}")
+        elif Action(name) in INCIDENT_ACTIONS:
+            found.append(
+                f"{_where(step, field + '.actions')}: {name!r} is an incident action; "
+                "list it under incident_actions"
+            )
+    found.extend(_who_problems(step, field, rule.role, rule.scope))
+    if rule.stage is not None and rule.stage not in step.stages:
+        found.append(f"{_where(step, field + '.stage')}: {rule.stage!r} is not a stage of the step")
+    if rule.assignment is not None:
+        if rule.assignment not in Assignment.__members__:
+            found.append(
+                f"{_where(step, field + '.assignment')}: unknown assignment {rule.assignment!r}"
+            )
+        else:
+            naming = ASSIGNED_BY[Assignment(rule.assignment)]
+            earlier = definition.steps[: step.number - 1]
+            if not any(naming in s.completes_with for s in earlier):
+                found.append(
+                    f"{_where(step, field + '.assignment')}: {rule.assignment} needs an earlier "
+                    f"step completed by {naming}, which names the person"
+                )
+    return found
+
+
+def _who_problems(step: StepDefinition | None, field: str, role: str, scope: str) -> list[str]:
+    if role not in Role.__members__ or Role(role) not in KECAMATAN_ROLES:
+        return [f"{_where(step, field + '.role')}: {role!r} is not a kecamatan role"]
+    if scope not in {s.value for s in Scope}:
+        return [f"{_where(step, field + '.scope')}: unknown scope {scope!r}"]
+    if Scope(scope) not in ROLE_SCOPES[Role(role)]:
+        return [
+            f"{_where(step, field + '.scope')}: the role {role} does not hold {scope}, "
+            "so nobody could take the action"
+        ]
+    return []
+
+
+def _step_problems(definition: SopDefinition, step: StepDefinition) -> list[str]:
+    found: list[str] = []
+    try:
+        parse_sla(step.waktu)
+    except ValueError as exc:
+        found.append(f"{_where(step, 'waktu')}: {exc}")
+    if step.calendar not in CALENDAR_NAMES:
+        found.append(f"{_where(step, 'calendar')}: unknown calendar {step.calendar!r}")
+    if step.produces not in DocumentKind.__members__:
+        found.append(f"{_where(step, 'produces')}: unknown document kind {step.produces!r}")
+    for index, rule in enumerate(step.rules):
+        found.extend(_rule_problems(definition, step, index, rule))
+    taken = {name for rule in step.rules for name in rule.actions}
+    for name in step.completes_with:
+        if name not in taken:
+            found.append(f"{_where(step, 'completes_with')}: no rule of the step takes {name!r}")
+    roles = {rule.role for rule in step.rules}
+    for actor in step.actors:
+        if actor not in roles:
+            found.append(f"{_where(step, 'actors')}: {actor!r} takes no action at this step")
+    if len(set(step.stages)) != len(step.stages):
+        found.append(f"{_where(step, 'stages')}: a stage is named twice")
+    for stage in step.stages:
+        if not any(rule.stage == stage for rule in step.rules):
+            found.append(f"{_where(step, 'stages')}: the stage {stage!r} has no actor")
+    found.extend(_draft_problems(definition, step, taken))
+    return found
+
+
+def _draft_problems(definition: SopDefinition, step: StepDefinition, taken: set[str]) -> list[str]:
+    writes = bool(taken & DRAFT_ACTIONS)
+    verifies = bool(taken & VERIFY_ACTIONS)
+    if step.draft is not None and step.draft not in DraftKind.__members__:
+        return [f"{_where(step, 'draft')}: unknown draft kind {step.draft!r}"]
+    if (writes or verifies) and step.draft is None:
+        return [f"{_where(step, 'draft')}: the step writes or verifies a draft; name its kind"]
+    found: list[str] = []
+    following = definition.following(step.number)
+    if Action.draft_submit in step.completes_with and (
+        following is None
+        or following.draft != step.draft
+        or Action.verify not in following.completes_with
+    ):
+        found.append(
+            f"{_where(step, 'completes_with')}: a submitted draft must go to a next step "
+            "that verifies the same draft"
+        )
+    back = step.correction_returns_to
+    if back is not None:
+        if not verifies:
+            found.append(f"{_where(step, 'correction_returns_to')}: only a verifying step returns")
+        elif not 1 <= back < step.number:
+            found.append(
+                f"{_where(step, 'correction_returns_to')}: a correction must return to an "
+                f"earlier step, not {back}"
+            )
+        elif definition.step(back).draft != step.draft or Action.draft_update not in {
+            name for rule in definition.step(back).rules for name in rule.actions
+        }:
+            found.append(
+                f"{_where(step, 'correction_returns_to')}: step {back} does not revise the "
+                f"{step.draft} draft"
+            )
+    elif verifies:
+        found.append(f"{_where(step, 'correction_returns_to')}: a verifying step needs one")
+    if verifies and not step.stages:
+        found.append(f"{_where(step, 'stages')}: a verifying step names its stages (paraf chain)")
+    return found
+
+
+def problems(definition: SopDefinition) -> list[str]:
+    """Every inconsistency of a parsed definition, one line each; empty when it is sound."""
+    numbers = [s.number for s in definition.steps]
+    if numbers != list(range(1, len(numbers) + 1)):
+        return [f"field steps: steps must be numbered 1..n in order, got {numbers}"]
+    found: list[str] = []
+    codes = [s.code for s in definition.steps]
+    for code in sorted({c for c in codes if codes.count(c) > 1}):
+        found.append(f"field steps: the step code {code!r} is used twice")
+    for index, item in enumerate(definition.incident_actions):
+        field = f"incident_actions[{index}]"
+        if item.action not in {a.value for a in INCIDENT_ACTIONS}:
+            found.append(f"{_where(None, field + '.action')}: {item.action!r} is not one")
+        found.extend(_who_problems(None, field, item.role, item.scope))
+        last = item.to_step if item.to_step is not None else definition.last_step
+        if not 1 <= item.from_step <= last <= definition.last_step:
+            found.append(f"{_where(None, field)}: steps {item.from_step} to {last} do not exist")
+    for step in definition.steps:
+        found.extend(_step_problems(definition, step))
+    return found
+
+
+def _pydantic_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    loc = list(error["loc"])
+    where = ""
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        where = f"step {loc[1] + 1}, "
+        loc = loc[2:]
+    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    return f"{where}field {field or '(top)'}: {error['msg']}"
+
+
+def parse_definition(text: str, *, source: str = "<text>") -> SopDefinition:
+    """Parse and check one definition; DefinitionError names the source, step and field."""
+    try:
+        data: Any = tomllib.loads(text)
+        definition = SopDefinition.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{source}: not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        raise DefinitionError(f"{source}: {_pydantic_line(exc)}") from exc
+    found = problems(definition)
+    if found:
+        raise DefinitionError(f"{source}: {found[0]}")
+    return definition
+
+
+def _natural(version: str) -> tuple[Any, ...]:
+    """Order versions as people do: v2 before v10."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", version))
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every definition the service knows, by version, and the active one."""
+
+    definitions: dict[str, SopDefinition]
+    files: dict[str, Path]
+    active: str
+
+    def get(self, version: str) -> SopDefinition:
+        try:
+            return self.definitions[version]
+        except KeyError:
+            raise LookupError(f"no SOP definition {version!r}") from None
+
+    def versions(self) -> list[str]:
+        return sorted(self.definitions, key=_natural)
+
+
+def definition_files(extra_dir: Path | None) -> list[Path]:
+    folders = [PACKAGE_DIR, *([extra_dir] if extra_dir is not None else [])]
+    return [path for folder in folders for path in sorted(folder.glob("*.toml"))]
 
 
 @cache
-def load_definition(version: str = CURRENT_VERSION) -> SopDefinition:
-    """The definition of a version; every incident keeps the version it started under."""
-    name = f"{version}.toml"
-    files = resources.files("app.sop") / "definitions"
-    if not (files / name).is_file():
-        raise LookupError(f"no SOP definition {version!r}")
-    return parse_definition((files / name).read_text(encoding="utf-8"))
+def build_registry(extra_dir: Path | None, wanted: str | None) -> Registry:
+    """Load every file; DefinitionError (one line) for the first one that is unsound."""
+    definitions: dict[str, SopDefinition] = {}
+    files: dict[str, Path] = {}
+    for path in definition_files(extra_dir):
+        definition = parse_definition(path.read_text(encoding="utf-8"), source=str(path))
+        if definition.version != path.stem:
+            raise DefinitionError(
+                f"{path}: field version: {definition.version!r} differs from the file name"
+            )
+        if definition.version in definitions:
+            raise DefinitionError(
+                f"{path}: field version: {definition.version!r} is also defined in "
+                f"{files[definition.version]}"
+            )
+        definitions[definition.version] = definition
+        files[definition.version] = path
+    if not definitions:
+        raise DefinitionError(f"{PACKAGE_DIR}: no SOP definition file")
+    ordered = sorted(definitions, key=_natural)
+    if wanted is not None and wanted not in definitions:
+        raise DefinitionError(
+            f"TRANTIB_SOP_VERSION names {wanted!r}, which no definition file holds "
+            f"(known: {', '.join(ordered)})"
+        )
+    return Registry(definitions, files, wanted or ordered[-1])
+
+
+def registry() -> Registry:
+    from app.core.config import get_settings
+
+    settings = get_settings()
+    return build_registry(settings.sop_definitions_dir, settings.sop_version)
+
+
+def active_version() -> str:
+    """The version new incidents start under."""
+    return registry().active
+
+
+def load_definition(version: str | None = None) -> SopDefinition:
+    """The definition of a version (the active one when omitted); LookupError if unknown."""
+    found = registry()
+    return found.get(version or found.active)

@@ -11,13 +11,12 @@ appends the hash-chained audit event and writes the outbox events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlmodel import Session
 
 from app.audit.models import AuditEvent
@@ -41,36 +40,12 @@ from app.core.guarded import guarded_update
 from app.incidents.models import Incident, IncidentAssignment, IncidentStatus
 from app.outbox.models import OutboxEvent
 from app.outbox.service import event_row
-from app.sop.definition import SopDefinition, StepDefinition, load_definition
+from app.sop.catalogue import Action, Assignment
+from app.sop.definition import SopDefinition, StepDefinition, load_definition, registry
 from app.timing.calendars import calendar_for
 from app.timing.models import RunStatus, StepRun
 
 CLOCK_SKEW = timedelta(minutes=2)
-
-
-class Action(StrEnum):
-    order_walikota = "order_walikota"
-    instruct = "instruct"
-    draft_create = "draft_create"
-    draft_update = "draft_update"
-    draft_submit = "draft_submit"
-    verify = "verify"
-    order_validate = "order_validate"
-    order_dispatch = "order_dispatch"
-    briefing = "briefing"
-    field_report = "field_report"
-    field_work_close = "field_work_close"
-    archive = "archive"
-    cancel = "cancel"
-    escalate = "escalate"
-
-
-class Assignment(StrEnum):
-    """Who, within the role, may act."""
-
-    instructed_danru = "instructed_danru"  # named by Kasi Trantib at step 2
-    dispatched_danru = "dispatched_danru"  # named with the execution order at step 6
-    briefed_member = "briefed_member"  # named in the briefing at step 7
 
 
 @dataclass(frozen=True)
@@ -82,78 +57,76 @@ class Rule:
     scope: Scope
     stage: str | None = None
     assignment: Assignment | None = None
+    # Work the step waits on (shown in the task inbox): a completing action of the role the
+    # step, or its stage, waits on.
+    task: bool = False
 
 
-def _rule(
-    steps: set[int] | range,
-    role: Role,
-    scope: Scope,
-    stage: str | None = None,
-    assignment: Assignment | None = None,
-) -> Rule:
-    return Rule(frozenset(steps), role, scope, stage, assignment)
+def _compile(definition: SopDefinition) -> dict[Action, tuple[Rule, ...]]:
+    """The rule table of one SOP version, built from its definition file."""
+    table: dict[Action, list[Rule]] = {}
+    for item in definition.incident_actions:
+        last = item.to_step if item.to_step is not None else definition.last_step
+        steps = frozenset(range(item.from_step, last + 1))
+        rule = Rule(steps, Role(item.role), Scope(item.scope))
+        table.setdefault(Action(item.action), []).append(rule)
+    for step in definition.steps:
+        for entry in step.rules:
+            completing = set(entry.actions) & set(step.completes_with)
+            waited_on = entry.role == step.waiting_role(entry.stage)
+            for name in entry.actions:
+                table.setdefault(Action(name), []).append(
+                    Rule(
+                        frozenset({step.number}),
+                        Role(entry.role),
+                        Scope(entry.scope),
+                        entry.stage,
+                        Assignment(entry.assignment) if entry.assignment else None,
+                        task=bool(completing) and waited_on,
+                    )
+                )
+    # In the catalogue's order, so that lists of actions read the same in every version.
+    return {action: tuple(table[action]) for action in Action if action in table}
 
 
-# The action catalogue. Steps come from the SOP definition (actors and stages); the table
-# adds the scope each action needs and the assignment that narrows the role.
-RULES: dict[Action, tuple[Rule, ...]] = {
-    Action.order_walikota: (_rule({1}, Role.camat, Scope.orders_command),),
-    Action.instruct: (_rule({2}, Role.kasi_trantib, Scope.instructions_write),),
-    Action.draft_create: (
-        _rule({3}, Role.danru, Scope.drafts_write, assignment=Assignment.instructed_danru),
-        _rule({9}, Role.danru, Scope.drafts_write, assignment=Assignment.dispatched_danru),
-    ),
-    Action.draft_update: (
-        _rule({3}, Role.danru, Scope.drafts_write, assignment=Assignment.instructed_danru),
-        _rule({9}, Role.danru, Scope.drafts_write, assignment=Assignment.dispatched_danru),
-    ),
-    Action.draft_submit: (
-        _rule({3}, Role.danru, Scope.drafts_write, assignment=Assignment.instructed_danru),
-        _rule({9}, Role.danru, Scope.drafts_write, assignment=Assignment.dispatched_danru),
-    ),
-    Action.verify: (
-        _rule({4}, Role.kasi_trantib, Scope.verifications_review, stage="review"),
-        _rule({4}, Role.sekcam, Scope.verifications_paraf, stage="paraf"),
-        _rule({4}, Role.camat, Scope.verifications_verify, stage="verify"),
-        _rule({10}, Role.kasi_trantib, Scope.verifications_review, stage="review"),
-    ),
-    Action.order_validate: (_rule({5}, Role.camat, Scope.orders_validate),),
-    Action.order_dispatch: (_rule({6}, Role.kasi_trantib, Scope.orders_dispatch),),
-    Action.briefing: (
-        _rule({7}, Role.danru, Scope.briefings_write, assignment=Assignment.dispatched_danru),
-    ),
-    Action.field_report: (
-        _rule({8}, Role.anggota, Scope.field_reports_write, assignment=Assignment.briefed_member),
-    ),
-    Action.field_work_close: (
-        _rule({8}, Role.danru, Scope.field_work_close, assignment=Assignment.dispatched_danru),
-    ),
-    Action.archive: (_rule({11}, Role.kasi_trantib, Scope.archive_write),),
-    Action.cancel: (_rule(range(1, 8), Role.camat, Scope.incidents_cancel),),
-    Action.escalate: (
-        _rule(range(1, 12), Role.camat, Scope.incidents_write),
-        _rule(range(1, 12), Role.kasi_trantib, Scope.incidents_write),
-    ),
-}
+# Compiled once per definition object (the registry keeps them for the process's life).
+_COMPILED: dict[int, tuple[SopDefinition, dict[Action, tuple[Rule, ...]]]] = {}
 
-# Actions that may be taken on a draft's content without moving the step.
-NON_COMPLETING = {Action.draft_create, Action.draft_update, Action.escalate}
+
+def rules_of(definition: SopDefinition) -> dict[Action, tuple[Rule, ...]]:
+    """The rule table of a definition, by action."""
+    found = _COMPILED.get(id(definition))
+    if found is None or found[0] is not definition:
+        found = (definition, _compile(definition))
+        _COMPILED[id(definition)] = found
+    return found[1]
+
+
+def _known_rules(action: Action) -> list[Rule]:
+    """The action's rules in every known version: who could ever take it."""
+    return [
+        rule
+        for definition in registry().definitions.values()
+        for rule in rules_of(definition).get(action, ())
+    ]
 
 
 @dataclass
 class Outcome:
     """What a handler decided; the engine applies it in the same transaction.
 
-    `advance_to`: the next step (None to stay). `loop_back`: a correction returning to an
-    earlier step (a new attempt). `close` / `cancel`: terminal. `incident`: other incident
-    columns to set. `events`: outbox events (type, data).
+    What comes next is the definition's: an action the step `completes_with` finishes it and
+    opens the next step (the last one closes the incident), unless the handler says the step
+    is not done yet (`complete=False`: members still to report, a stage still to pass).
+    `correction`: a returned draft goes back to the step's `correction_returns_to`, as a new
+    attempt. `cancel`: terminal. `stage`: the stage within the step, when it moves.
+    `incident`: other incident columns to set. `events`: outbox events (type, data).
     """
 
     result: Any = None
-    advance_to: int | None = None
-    loop_back: int | None = None
+    complete: bool = True
+    correction: bool = False
     stage: str | None | type[Ellipsis] = ...  # type: ignore[assignment, valid-type]
-    close: bool = False
     cancel: bool = False
     incident: dict[str, Any] = field(default_factory=dict)
     assignments: list[tuple[uuid.UUID, str]] = field(default_factory=list)
@@ -175,6 +148,16 @@ class Context:
     now: datetime
     occurred_at: datetime
     run_started_at: datetime | None
+
+    @property
+    def following(self) -> StepDefinition | None:
+        """The step that completing this one opens (None: completing closes the incident)."""
+        return self.definition.following(self.step.number)
+
+    @property
+    def next_stage(self) -> str | None:
+        """The stage after the incident's current one within this step (None after the last)."""
+        return self.step.next_stage(self.incident.stage)
 
 
 def visible_incident_filter(principal: Principal) -> Any:
@@ -248,6 +231,11 @@ _CANCEL_RUN = (
     .where(_STEP_RUNS.c.id == bindparam("run_id"))
     .values(status=RunStatus.cancelled, completed_at=bindparam("at"))
 )
+_REASSIGN_RUN = (
+    update(_STEP_RUNS)
+    .where(_STEP_RUNS.c.id == bindparam("run_id"))
+    .values(role=bindparam("role"), assignee_id=bindparam("assignee"))
+)
 _ADD_ASSIGNMENT = insert(IncidentAssignment.__table__)  # type: ignore[attr-defined]
 _ADD_AUDIT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 _ADD_OUTBOX = insert(OutboxEvent.__table__)  # type: ignore[attr-defined]
@@ -267,12 +255,10 @@ def waiting_on(incident: Incident) -> Role | None:
     if incident.status != IncidentStatus.active or incident.current_step is None:
         return None
     step = load_definition(incident.sop_version).step(incident.current_step)
-    if step.stages and incident.stage in step.stages:
-        return step.actors[step.stages.index(incident.stage)]
-    return step.actors[0]
+    return Role(step.waiting_role(incident.stage))
 
 
-def _wrong_step(incident: Incident, detail: str) -> WrongStep:
+def wrong_step(incident: Incident, detail: str) -> WrongStep:
     return WrongStep(
         detail,
         current_step=incident.current_step,
@@ -298,20 +284,34 @@ def _assigned(
     return found is not None
 
 
-def _select_rule(action: Action, principal: Principal) -> list[Rule]:
+def assigned_clause(assignment: Assignment, user_id: uuid.UUID) -> Any:
+    """The SQL condition that the user holds the assignment on the incident."""
+    if assignment is Assignment.instructed_danru:
+        return Incident.assigned_danru_id == user_id
+    if assignment is Assignment.dispatched_danru:
+        return Incident.dispatched_danru_id == user_id
+    return exists().where(
+        IncidentAssignment.incident_id == Incident.id,  # type: ignore[arg-type]
+        IncidentAssignment.user_id == user_id,  # type: ignore[arg-type]
+        IncidentAssignment.kind == "member",  # type: ignore[arg-type]
+    )
+
+
+def _select_rule(action: Action, principal: Principal, rules: Iterable[Rule]) -> list[Rule]:
     """The rules of the action for the caller's role and scopes; 403 when there are none."""
-    rules = [r for r in RULES[action] if r.role == principal.role]
-    if not rules:
-        if any(principal.has(r.scope) for r in RULES[action]):
+    rules = list(rules)
+    mine = [r for r in rules if r.role == principal.role]
+    if not mine:
+        if any(principal.has(r.scope) for r in rules):
             raise Forbidden(f"The role {principal.role} cannot take the action {action}")
-        needed = sorted({str(r.scope) for r in RULES[action]})
+        needed = sorted({str(r.scope) for r in rules})
         raise InsufficientScope(
             f"This action needs the scope {' or '.join(needed)}", required_scopes=needed
         )
-    with_scope = [r for r in rules if principal.has(r.scope)]
+    with_scope = [r for r in mine if principal.has(r.scope)]
     if not with_scope:
         raise InsufficientScope(
-            f"This action needs the scope {rules[0].scope}", required_scopes=[str(rules[0].scope)]
+            f"This action needs the scope {mine[0].scope}", required_scopes=[str(mine[0].scope)]
         )
     return with_scope
 
@@ -346,7 +346,7 @@ def allowed_actions(session: Session, principal: Principal, incident: Incident) 
     if incident.status != IncidentStatus.active or incident.current_step is None:
         return []
     found: list[str] = []
-    for action, rules in RULES.items():
+    for action, rules in rules_of(load_definition(incident.sop_version)).items():
         for rule in rules:
             if rule.role != principal.role or not principal.has(rule.scope):
                 continue
@@ -381,7 +381,8 @@ def perform(
     if_match: int | None = None,
 ) -> Outcome:
     """Run one action on an incident under every guard; see the module docstring."""
-    rules = _select_rule(action, principal)
+    # A role that takes the action in no version is refused before anything is read.
+    _select_rule(action, principal, _known_rules(action))
     params: dict[str, Any] = {"incident_id": incident_id, "unit_id": principal.unit_id}
     found = session.execute(_FOR_ACTION[principal.city_wide], params).one_or_none()
     if found is None:
@@ -393,19 +394,27 @@ def perform(
             f"The incident is at version {incident.version}, not {if_match}",
             current_version=incident.version,
         )
+    definition = load_definition(incident.sop_version)
+    in_version = rules_of(definition).get(action, ())
+    if not in_version:
+        raise wrong_step(
+            incident,
+            f"The incident runs under {definition.version}, which takes {action} at no step",
+        )
+    rules = _select_rule(action, principal, in_version)
     if incident.status != IncidentStatus.active:
         raise IncidentClosed(
             f"The incident is {incident.status}; it takes no more actions", status=incident.status
         )
     at_step = [r for r in rules if incident.current_step in r.steps]
     if not at_step:
-        raise _wrong_step(
+        raise wrong_step(
             incident,
             f"The incident is at step {incident.current_step}; {action} is not possible now",
         )
     at_stage = [r for r in at_step if r.stage is None or r.stage == incident.stage]
     if not at_stage:
-        raise _wrong_step(
+        raise wrong_step(
             incident,
             f"The draft is at the {incident.stage} stage; it is not the {principal.role}'s turn",
         )
@@ -413,7 +422,6 @@ def perform(
     if rule.assignment and not _assigned(session, incident, principal, rule.assignment):
         raise NotAssigned("You are not assigned to this incident for this step")
 
-    definition = load_definition(incident.sop_version)
     step = definition.step(incident.current_step or 1)
     now = clock.now()
     run_started_at = run.started_at if run is not None else None
@@ -424,16 +432,39 @@ def perform(
     return outcome
 
 
+# The incident column naming the person a step waits on, by the assignment of its rule.
+_ASSIGNEE_COLUMN = {
+    Assignment.instructed_danru: "assigned_danru_id",
+    Assignment.dispatched_danru: "dispatched_danru_id",
+}
+
+
+def _waiting_on(
+    step: StepDefinition, stage: str | None, columns: Callable[[str], Any]
+) -> tuple[str, Any]:
+    """The role a step (at a stage) waits on, and the one person of that role when an
+    assignment names them (briefed members are several: no single assignee)."""
+    role = step.waiting_role(stage)
+    for rule in step.rules:
+        if rule.role != role or (rule.stage is not None and rule.stage != stage):
+            continue
+        column = _ASSIGNEE_COLUMN.get(Assignment(rule.assignment)) if rule.assignment else None
+        if column:
+            return role, columns(column)
+    return role, None
+
+
 def _open_run(
     session: Session,
     incident: Incident,
     definition: SopDefinition,
     number: int,
     started_at: datetime,
-    assignee: uuid.UUID | None,
+    columns: Callable[[str], Any],
 ) -> uuid.UUID:
     step = definition.step(number)
     calendar = calendar_for(step.calendar)
+    role, assignee = _waiting_on(step, step.stages[0] if step.stages else None, columns)
     run_id = uuid.uuid4()
     session.connection().execute(
         _OPEN_RUN,
@@ -443,8 +474,10 @@ def _open_run(
             "id": run_id,
             "incident_id": incident.id,
             "unit_id": incident.unit_id,
+            "sop_version": definition.version,
             "step": number,
-            "role": str(step.actors[0]),
+            "step_code": step.code,
+            "role": role,
             "assignee_id": assignee,
             "sla_text": step.waktu,
             "sla_seconds": step.sla.seconds,
@@ -458,9 +491,11 @@ def _open_run(
 
 
 def open_first_run(session: Session, incident: Incident) -> uuid.UUID:
-    """Step 1 starts when the kecamatan learned of the incident (reported_at)."""
+    """The first step starts when the kecamatan learned of the incident (reported_at)."""
     definition = load_definition(incident.sop_version)
-    return _open_run(session, incident, definition, 1, incident.reported_at, None)
+    return _open_run(
+        session, incident, definition, 1, incident.reported_at, lambda c: getattr(incident, c)
+    )
 
 
 def _close_run(session: Session, run: Any, completed_at: datetime) -> dict[str, Any]:
@@ -479,20 +514,18 @@ def _close_run(session: Session, run: Any, completed_at: datetime) -> dict[str, 
     }
 
 
-# The incident column naming the user a step waits on, by the assignment its rules need.
-_ASSIGNEE_COLUMN = {
-    Assignment.instructed_danru: "assigned_danru_id",
-    Assignment.dispatched_danru: "dispatched_danru_id",
-}
-
-
-def _assignee_for(values: dict[str, Any], incident: Incident, step: int) -> Any:
-    for rules in RULES.values():
-        for rule in rules:
-            column = _ASSIGNEE_COLUMN.get(rule.assignment) if rule.assignment else None
-            if column and step in rule.steps:
-                return values.get(column, getattr(incident, column))
-    return None
+def _next_step(ctx: Context, action: Action, outcome: Outcome) -> int | None:
+    """Where the action takes the incident, by the definition: None to stay at the step,
+    0 to close it (the last step completed)."""
+    if outcome.correction:
+        back = ctx.step.correction_returns_to
+        if back is None:
+            raise AssertionError(f"step {ctx.step.number} has no correction_returns_to")
+        return back
+    if action not in ctx.step.completes_with or not outcome.complete:
+        return None
+    following = ctx.following
+    return following.number if following is not None else 0
 
 
 def _apply(
@@ -504,36 +537,38 @@ def _apply(
     db = session.connection()
     values: dict[str, Any] = dict(outcome.incident)
     completed: dict[str, Any] | None = None
-    next_step: int | None = None
+    next_step = None if outcome.cancel else _next_step(ctx, action, outcome)
+
+    def column(name: str) -> Any:
+        return values.get(name, getattr(incident, name))
+
     if outcome.stage is not Ellipsis:
         values["stage"] = outcome.stage
-    if outcome.close or outcome.cancel:
-        if run is not None and outcome.close:
+    if outcome.cancel or next_step == 0:
+        if run is not None and not outcome.cancel:
             completed = _close_run(session, run, when)
         values.update(
-            status=IncidentStatus.closed if outcome.close else IncidentStatus.cancelled,
+            status=IncidentStatus.cancelled if outcome.cancel else IncidentStatus.closed,
             closed_at=now,
             current_run_id=None,
         )
         if outcome.cancel and incident.current_run_id is not None:
             # A cancelled run is not measured: it never finished its step.
             db.execute(_CANCEL_RUN, {"run_id": incident.current_run_id, "at": when})
-    elif outcome.advance_to is not None or outcome.loop_back is not None:
-        next_step = outcome.advance_to or outcome.loop_back
-        assert next_step is not None
+        next_step = None
+    elif next_step is not None:
         if run is not None:
             completed = _close_run(session, run, when)
+        opened = ctx.definition.step(next_step)
         values["current_step"] = next_step
+        values["stage"] = opened.stages[0] if opened.stages else None
         values["current_run_id"] = _open_run(
-            session,
-            incident,
-            ctx.definition,
-            next_step,
-            when,
-            _assignee_for(values, incident, next_step),
+            session, incident, ctx.definition, next_step, when, column
         )
-        if "stage" not in values:
-            values["stage"] = None
+    elif "stage" in values and values["stage"] != incident.stage and run is not None:
+        # A stage passed within the step: the run now waits on the next stage's actor.
+        role, assignee = _waiting_on(ctx.step, values["stage"], column)
+        db.execute(_REASSIGN_RUN, {"run_id": run.id, "role": role, "assignee": assignee})
 
     if outcome.assignments:
         db.execute(
@@ -568,6 +603,8 @@ def _apply(
         unit_id=incident.unit_id,
         action=str(action),
         step=incident.current_step,
+        sop_version=incident.sop_version,
+        step_code=ctx.step.code,
         actor_id=ctx.principal.id,
         actor_role=str(ctx.principal.role),
         occurred_at=when,
@@ -617,7 +654,7 @@ def _apply(
 def record_creation(
     session: Session, principal: Principal, incident: Incident, document: dict[str, Any]
 ) -> None:
-    """Audit and announce a new incident; its step 1 run starts at reported_at."""
+    """Audit and announce a new incident; its first step's run starts at reported_at."""
     now = clock.now()
     run_id = open_first_run(session, incident)
     event = build_event(
@@ -626,13 +663,14 @@ def record_creation(
         unit_id=incident.unit_id,
         action="incident_create",
         step=None,
+        sop_version=incident.sop_version,
         # A service client is no user: the event names it in data.client_id instead.
         actor_id=None if principal.is_client else principal.id,
         actor_role=str(principal.role),
         occurred_at=incident.occurred_at or incident.reported_at,
         recorded_at=now,
         before=None,
-        after={"status": incident.status, "step": 1, "stage": None, "version": 1},
+        after={"status": incident.status, "step": 1, "stage": incident.stage, "version": 1},
         data={
             "document": to_jsonable(document),
             **({"client_id": principal.client_id} if principal.is_client else {}),

@@ -37,7 +37,11 @@ class StepRun(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     incident_id: uuid.UUID = Field(foreign_key="incidents.id")
     unit_id: int = Field(foreign_key="units.id")
+    # The SOP version the incident runs under and the step's code in it: step numbers of two
+    # versions are different steps.
+    sop_version: str = Field(max_length=32)
     step: int
+    step_code: str = Field(max_length=48)
     attempt: int = 1
     role: str = Field(max_length=16)
     assignee_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -14,6 +14,7 @@ from app.core import clock
 from app.core.db import SessionDep
 from app.core.http import READ, Limit, Offset, page_limit, problems
 from app.core.schemas import AwareDatetime
+from app.sop.definition import MAX_STEPS
 from app.timing import schemas, service
 
 router = APIRouter(tags=["timing"])
@@ -91,7 +92,10 @@ def get_summary(
     unit: Annotated[str | None, Query(description="Kecamatan code or slug")] = None,
     started_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     started_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-    step: Annotated[int | None, Query(ge=1, le=11)] = None,
+    step: Annotated[int | None, Query(ge=1, le=MAX_STEPS)] = None,
+    sop_version: Annotated[
+        str | None, Query(max_length=32, description="Only runs of this SOP version")
+    ] = None,
     accept: AcceptHeader = None,
 ) -> Any:
     report = service.summary(
@@ -101,6 +105,7 @@ def get_summary(
         started_from=started_from,
         started_to=started_to,
         step=step,
+        sop_version=sop_version,
     )
     if wants_csv(accept):
         return _csv_response(service.summary_csv(report), "sla-summary.csv")

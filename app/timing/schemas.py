@@ -19,6 +19,7 @@ class RunTiming(BaseModel):
 
     id: uuid.UUID
     step: int
+    step_code: str
     attempt: int
     role: str
     assignee_id: uuid.UUID | None
@@ -73,7 +74,9 @@ class UnitRef(BaseModel):
 
 class StepStats(BaseModel):
     unit: UnitRef | None = Field(description="Null on rows that cover every unit in scope")
+    sop_version: str = Field(description="The SOP version the runs' incidents run under")
     step: int
+    step_code: str
     runs: int
     completed: int
     on_time: int
@@ -91,6 +94,7 @@ class SummaryScope(BaseModel):
     from_: datetime | None = Field(alias="from")
     to: datetime | None
     step: int | None
+    sop_version: str | None
 
 
 class SlaSummary(BaseModel):
@@ -106,7 +110,9 @@ class Breach(BaseModel):
     incident_id: uuid.UUID
     register_number: str
     unit: UnitRef
+    sop_version: str
     step: int
+    step_code: str
     attempt: int
     role: str
     assignee_id: uuid.UUID | None

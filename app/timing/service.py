@@ -181,6 +181,7 @@ def timeline(
             {
                 "id": run.id,
                 "step": run.step,
+                "step_code": run.step_code,
                 "attempt": run.attempt,
                 "role": run.role,
                 "assignee_id": run.assignee_id,
@@ -229,8 +230,11 @@ def _run_filters(
     started_from: datetime | None,
     started_to: datetime | None,
     step: int | None,
+    sop_version: str | None = None,
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
+    if sop_version is not None:
+        conditions.append(StepRun.sop_version == sop_version)  # type: ignore[arg-type]
     if unit is not None:
         conditions.append(StepRun.unit_id == unit.id)  # type: ignore[arg-type]
     if started_from is not None:
@@ -355,30 +359,40 @@ def summary(
     started_from: datetime | None = None,
     started_to: datetime | None = None,
     step: int | None = None,
+    sop_version: str | None = None,
 ) -> dict[str, Any]:
-    """Per-step figures of runs started in [from, to); per unit too for city-wide callers."""
+    """Per-step figures of runs started in [from, to); per unit too for city-wide callers.
+
+    Runs are grouped by SOP version and step: step 3 of one version and step 3 of a revision
+    that inserted a step before it are different steps, and are never mixed.
+    """
     if started_from and started_to and started_from > started_to:
         raise Unprocessable("`from` must not be after `to`", field="from")
     scope_unit = resolve_unit(session, principal, unit)
-    conditions = _run_filters(scope_unit, started_from, started_to, step)
-    step_col: Any = StepRun.step
+    conditions = _run_filters(scope_unit, started_from, started_to, step, sop_version)
+    step_keys: list[Any] = [StepRun.sop_version, StepRun.step, StepRun.step_code]
     unit_col: Any = StepRun.unit_id
+
+    def step_fields(key: tuple[Any, ...]) -> dict[str, Any]:
+        return {"sop_version": key[0], "step": key[1], "step_code": key[2]}
+
     by_step = [
-        {"unit": _unit_ref(scope_unit), "step": r.pop("key")[0], **r}
-        for r in _stats(session, conditions, [step_col])
+        {"unit": _unit_ref(scope_unit), **step_fields(r.pop("key")), **r}
+        for r in _stats(session, conditions, step_keys)
     ]
     by_unit: list[dict[str, Any]] = []
     if principal.city_wide:
         units = {u.id: u for u in session.execute(select(Unit)).scalars()}
-        for r in _stats(session, conditions, [unit_col, step_col]):
-            unit_id, step_number = r.pop("key")
-            by_unit.append({"unit": _unit_ref(units.get(unit_id)), "step": step_number, **r})
+        for r in _stats(session, conditions, [unit_col, *step_keys]):
+            unit_id, *key = r.pop("key")
+            by_unit.append({"unit": _unit_ref(units.get(unit_id)), **step_fields(tuple(key)), **r})
     return {
         "scope": {
             "unit": _unit_ref(scope_unit),
             "from": started_from,
             "to": started_to,
             "step": step,
+            "sop_version": sop_version,
         },
         "by_step": by_step,
         "by_unit": by_unit,
@@ -406,7 +420,9 @@ def _breach_item(run: StepRun, register_number: str, unit: Unit, m: Measure) -> 
         "incident_id": run.incident_id,
         "register_number": register_number,
         "unit": _unit_ref(unit),
+        "sop_version": run.sop_version,
         "step": run.step,
+        "step_code": run.step_code,
         "attempt": run.attempt,
         "role": run.role,
         "assignee_id": run.assignee_id,
@@ -519,7 +535,9 @@ def _csv(header: list[str], rows: list[list[Any]]) -> str:
 SUMMARY_COLUMNS = [
     "unit_code",
     "unit_name",
+    "sop_version",
     "step",
+    "step_code",
     "runs",
     "completed",
     "on_time",

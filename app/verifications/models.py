@@ -1,4 +1,4 @@
-"""Verification decisions on a draft: review, paraf, verify (step 4) and report review (step 10)."""
+"""Verification decisions on a draft: review, paraf, verify and report review."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ class Verification(SQLModel, table=True):
     draft_id: uuid.UUID = Field(foreign_key="drafts.id")
     incident_id: uuid.UUID = Field(foreign_key="incidents.id", index=True)
     draft_version: int
+    sop_version: str = Field(max_length=32)
     step: int
+    step_code: str = Field(max_length=48)
     stage: str = Field(max_length=16)
     decision: str = Field(sa_type=String(8))
     note: str | None = Field(default=None, max_length=4000)

@@ -1,4 +1,4 @@
-"""Verification decisions on drafts (steps 4 and 10)."""
+"""Verification decisions on drafts."""
 
 from __future__ import annotations
 
@@ -25,11 +25,14 @@ router = APIRouter(tags=["verifications"])
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.VerificationPublic,
     operation_id="verifications_create",
-    summary="Approve or return a draft: Kasi Trantib review, Sekcam paraf, Camat verify "
-    "(step 4); Kasi Trantib review of the report (step 10)",
-    description="Stages run in order; a verification out of order is 409. A return needs a "
-    "note and sends the incident back to step 3 (or 9) as a new attempt. Needs the scope of "
-    "the caller's stage: verifications:review, verifications:paraf or verifications:verify.",
+    summary="Approve or return a draft at the stage the verifying step is at (e.g. Kasi "
+    "Trantib review, Sekcam paraf, Camat verify)",
+    description="The stages of each verifying step, and who takes each, are the incident's "
+    "SOP definition (`GET /api/v1/sop/versions/{version}`). Stages run in order; a "
+    "verification out of order is 409. A return needs a note and sends the incident back to "
+    "the step that revises the draft (`correction_returns_to`) as a new attempt. Needs the "
+    "scope of the caller's stage: verifications:review, verifications:paraf or "
+    "verifications:verify.",
     responses=ACTION,
     openapi_extra={
         "x-required-scopes": ["verifications:review", "verifications:paraf", "verifications:verify"]

@@ -1,4 +1,5 @@
-"""Verification of drafts: review → paraf → verify at step 4, review at step 10."""
+"""Verification of drafts: each stage of a verifying step (the definition's `stages`, e.g.
+review → paraf → verify) approves the draft or returns it to the step that revises it."""
 
 from __future__ import annotations
 
@@ -6,16 +7,13 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.auth.deps import Principal
-from app.core.errors import Conflict, OwnDraft, WrongStep
+from app.core.errors import Conflict, OwnDraft
 from app.drafts.models import Draft, DraftStatus
-from app.drafts.service import current_version, move_draft
+from app.drafts.service import check_draft_of_step, current_version, move_draft
 from app.sop import engine
 from app.sop.engine import Action, Context, Outcome
 from app.verifications import schemas
 from app.verifications.models import Verification
-
-# The step at which each kind of draft is verified.
-VERIFY_STEP = {"order": 4, "report": 10}
 
 
 class DraftNotSubmitted(Conflict):
@@ -26,12 +24,8 @@ def verify(
     session: Session, principal: Principal, draft: Draft, body: schemas.VerificationCreate
 ) -> Verification:
     def handler(ctx: Context) -> Outcome:
-        step = ctx.definition.step(VERIFY_STEP[draft.kind])
-        if ctx.incident.current_step != step.number:
-            raise WrongStep(
-                f"A {draft.kind} draft is verified at step {step.number}",
-                current_step=ctx.incident.current_step,
-            )
+        step = ctx.step
+        check_draft_of_step(ctx, draft.kind)
         if draft.status != DraftStatus.submitted:
             raise DraftNotSubmitted(f"The draft is {draft.status}")
         if draft.author_id == ctx.principal.id:
@@ -42,7 +36,9 @@ def verify(
             draft_id=draft.id,
             incident_id=draft.incident_id,
             draft_version=version.number,
+            sop_version=ctx.definition.version,
             step=step.number,
+            step_code=step.code,
             stage=stage,
             decision=body.decision,
             note=body.note,
@@ -61,11 +57,9 @@ def verify(
         }
         if body.decision == "return":
             move_draft(ctx.session, draft, ctx.now, status=DraftStatus.returned, stage=None)
-            assert step.correction_returns_to is not None
             return Outcome(
                 result=verification,
-                loop_back=step.correction_returns_to,
-                stage=None,
+                correction=True,
                 audit=audit,
                 events=[
                     (
@@ -81,13 +75,12 @@ def verify(
                     )
                 ],
             )
-        position = step.stages.index(stage)
-        if position + 1 < len(step.stages):
-            next_stage = step.stages[position + 1]
+        next_stage = ctx.next_stage
+        if next_stage is not None:
             move_draft(ctx.session, draft, ctx.now, stage=next_stage)
-            return Outcome(result=verification, stage=next_stage, audit=audit)
+            return Outcome(result=verification, complete=False, stage=next_stage, audit=audit)
         move_draft(ctx.session, draft, ctx.now, status=DraftStatus.approved, stage=None)
-        return Outcome(result=verification, advance_to=step.number + 1, stage=None, audit=audit)
+        return Outcome(result=verification, audit=audit)
 
     return engine.perform(
         session, principal, draft.incident_id, Action.verify, handler, occurred_at=body.occurred_at

@@ -27,7 +27,7 @@ PUBLIC = {
     ("post", "/api/v1/auth/refresh"),
 }
 # Any valid token will do: they act on, or show, the caller's own account or the SOP.
-IDENTITY_ONLY = {"auth_logout", "users_me", "sop_get"}
+IDENTITY_ONLY = {"auth_logout", "users_me", "sop_get", "sop_versions_list", "sop_versions_get"}
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 DOC_URI = "urn:trantib:openapi"
 

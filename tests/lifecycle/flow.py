@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.lifecycle.sop import ROLE_USER
+
 INCIDENT = {
     "kind": "unjuk_rasa",
     "title": "Unjuk rasa buruh di depan kantor kecamatan",
@@ -107,6 +109,7 @@ class Flow:
     order_id: str = ""
     report_draft_id: str = ""
     field_report_ids: list[str] = field(default_factory=list)
+    _definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_(self, prefix: str) -> dict[str, str]:
         return self.auth(f"{prefix}.{self.slug}")
@@ -269,22 +272,66 @@ class Flow:
             201,
         )
 
+    def step_record(self, who: str = "kasi") -> dict[str, Any]:
+        return self.ok(
+            self.client.post(
+                f"/api/v1/incidents/{self.incident_id}/step-records",
+                json={
+                    "note": "Koordinasi pengamanan bersama dengan Polsek",
+                    "contacts": [{"name": "AKP Rahmat", "organization": "Polsek Ciledug"}],
+                },
+                headers=self.as_(who),
+            ),
+            201,
+        )
+
+    def definition(self, version: str) -> dict[str, Any]:
+        """The incident's SOP version, as the API serves it."""
+        if version not in self._definitions:
+            self._definitions[version] = self.ok(
+                self.client.get(f"/api/v1/sop/versions/{version}", headers=self.as_("kasi")),
+                200,
+            )
+        return self._definitions[version]
+
+    def complete_step(self) -> None:
+        """Take the action that completes the step the incident is at, by its definition:
+        every stage of a verifying step in turn, every briefed member at the field work."""
+        incident = self.incident()
+        sop = self.definition(incident["sop_version"])
+        step = sop["steps"][incident["current_step"] - 1]
+        action = step["completes_with"][0]
+        if action == "verify":
+            draft = self.draft_id if step["draft"] == "order" else self.report_draft_id
+            stages = step["stages"]
+            for stage in stages[stages.index(incident["stage"]) :]:
+                role = next(r["role"] for r in step["rules"] if r["stage"] == stage)
+                self.verify(ROLE_USER[role], draft_id=draft)
+            return
+        if action == "draft_submit":
+            (self.step3 if step["draft"] == "order" else self.step9)()
+            return
+        if action == "step_record":
+            self.step_record(ROLE_USER[step["actors"][0]])
+            return
+        by_action = {
+            "order_walikota": self.step1,
+            "instruct": self.step2,
+            "order_validate": self.step5,
+            "order_dispatch": self.step6,
+            "briefing": self.step7,
+            "field_report": self.step8,
+            "archive": self.step11,
+        }
+        by_action[action]()
+
     def run_to(self, step: int) -> None:
-        """Create the incident and complete every step before `step`."""
+        """Create the incident and complete every step before `step`, by the incident's own
+        SOP version."""
         if not self.incident_id:
             self.create()
-        actions = [
-            self.step1,
-            self.step2,
-            self.step3,
-            self.step4,
-            self.step5,
-            self.step6,
-            self.step7,
-            self.step8,
-            self.step9,
-            self.step10,
-            self.step11,
-        ]
-        for action in actions[: step - 1]:
-            action()
+        while True:
+            incident = self.incident()
+            if incident["status"] != "active" or incident["current_step"] >= step:
+                return
+            self.complete_step()

@@ -1,9 +1,11 @@
-"""Every action by every role at every step: the exact refusal, generated from the engine's rules.
+"""Every action by every role at every step of every SOP version: the exact refusal.
 
-For each step the incident is driven there over HTTP; then every (role, action) pair that the
-rules do not allow is tried and must be refused with the status the guard order promises:
-403 for a role or scope that never takes the action, 409 for the right role at the wrong step
-or stage, 403 for a member not in the briefing. Nothing refused may change the incident.
+The expectations come from each version's definition file (tests/lifecycle/sop.py), not from
+the engine. For each step the incident is driven there over HTTP; then every (role, action)
+pair that the definition does not allow is tried and must be refused with the status the
+guard order promises: 403 for a role or scope that never takes the action, 409 for the right
+role at the wrong step or stage, 403 for a member not in the briefing. Nothing refused may
+change the incident.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from app.auth.roles import ROLE_SCOPES, Role
-from app.sop.definition import load_definition
-from app.sop.engine import RULES, Action, Assignment
+from app.auth.roles import Role
+from app.sop.catalogue import Action
 from tests.lifecycle.flow import EQUIPMENT, ORDER_DRAFT, WALIKOTA_ORDER, Flow, field_report
+from tests.lifecycle.sop import VERSIONS, active, definition, expected_refusal
 
 ROLES = {
     "camat": Role.camat,
@@ -28,7 +30,7 @@ ROLES = {
     "pimpinan": Role.pimpinan,
     "admin": Role.admin,
 }
-STEPS = range(1, load_definition().last_step + 1)
+CASES = [(v, n) for v in VERSIONS for n in range(1, definition(v).last_step + 1)]
 
 
 def request_for(flow: Flow, action: Action) -> tuple[str, str, dict[str, Any]] | None:
@@ -39,6 +41,8 @@ def request_for(flow: Flow, action: Action) -> tuple[str, str, dict[str, Any]] |
         return "POST", f"/api/v1/incidents/{inc}/orders", {**WALIKOTA_ORDER, "number": "X/1"}
     if action is Action.instruct:
         return "POST", f"/api/v1/incidents/{inc}/instructions", {"danru_id": danru}
+    if action is Action.step_record:
+        return "POST", f"/api/v1/incidents/{inc}/step-records", {"note": "Koordinasi"}
     if action is Action.draft_create:
         return "POST", f"/api/v1/incidents/{inc}/drafts", ORDER_DRAFT
     if action is Action.draft_submit:
@@ -86,28 +90,16 @@ def request_for(flow: Flow, action: Action) -> tuple[str, str, dict[str, Any]] |
     raise AssertionError(action)
 
 
-def expected(
-    action: Action, who: str, role: Role, step: int, stage: str | None, briefed: set[str]
-) -> int | None:
-    """The status the guards must give, or None when the rules allow the action."""
-    scopes = {str(s) for s in ROLE_SCOPES[role]}
-    mine = [r for r in RULES[action] if r.role == role and str(r.scope) in scopes]
-    if not mine:
-        return 403
-    here = [r for r in mine if step in r.steps and (r.stage is None or r.stage == stage)]
-    if not here:
-        return 409
-    if any(r.assignment is Assignment.briefed_member for r in here) and who not in briefed:
-        return 403
-    return None
-
-
-@pytest.mark.parametrize("step", STEPS)
-def test_every_refused_action_at_every_step(flow: Flow, step: int) -> None:
+@pytest.mark.parametrize(("version", "step"), CASES)
+def test_every_refused_action_at_every_step(flow: Flow, version: str, step: int) -> None:
+    sop = definition(version)
+    with active(version):
+        flow.create()
     flow.run_to(step)
     before = flow.incident()
-    assert before["current_step"] == step
-    briefed = {"anggota1", "anggota2"} if step >= 8 else set()
+    assert (before["sop_version"], before["current_step"]) == (version, step)
+    briefing = next(s.number for s in sop.steps if "briefing" in s.completes_with)
+    briefed = {"anggota1", "anggota2"} if step > briefing else set()
     tried = 0
     for action in Action:
         call = request_for(flow, action)
@@ -115,7 +107,7 @@ def test_every_refused_action_at_every_step(flow: Flow, step: int) -> None:
             continue
         method, url, body = call
         for who, role in ROLES.items():
-            status = expected(action, who, role, step, before["stage"], briefed)
+            status = expected_refusal(sop, action, who, role, step, before["stage"], briefed)
             if status is None:
                 continue
             username = who if who in ("pimpinan", "admin") else f"{who}.{flow.slug}"

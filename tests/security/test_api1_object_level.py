@@ -28,6 +28,7 @@ NOT_UNIT_OWNED = {
     "subscription_id": "webhooks:admin only",
     "delivery_id": "webhooks:admin only",
     "client_id": "clients:admin only",
+    "version": "the SOP definitions are the same for every kecamatan",
 }
 OTHER = "cipondoh"
 ATTACKERS = {
@@ -37,8 +38,9 @@ ATTACKERS = {
     "danru": Role.danru,
     "anggota1": Role.anggota,
 }
-# Operations whose scope depends on the body (checked by the engine): who would take them.
-ACTOR = {"orders_create": "camat", "verifications_create": "kasi"}
+# Operations whose scope depends on the body, or whose scope other actions share (checked by
+# the engine against the SOP definition): who would take them.
+ACTOR = {"orders_create": "camat", "verifications_create": "kasi", "step_records_create": "kasi"}
 
 
 def body_for(op: Operation, archived: Archived) -> dict[str, Any] | None:
@@ -51,6 +53,7 @@ def body_for(op: Operation, archived: Archived) -> dict[str, Any] | None:
         "orders_create": {**WALIKOTA_ORDER, "number": "WK/1"},
         "orders_dispatch": {"danru_id": other_danru},
         "instructions_create": {"danru_id": other_danru},
+        "step_records_create": {"note": "Koordinasi dengan Polsek"},
         "drafts_create": ORDER_DRAFT,
         "drafts_update": {"plan": ORDER_DRAFT["plan"]},
         "drafts_submit": {},
@@ -100,6 +103,7 @@ def snapshot(archived: Archived) -> str:
         f"/incidents/{inc}/escalations",
         f"/incidents/{inc}/orders",
         f"/incidents/{inc}/instructions",
+        f"/incidents/{inc}/step-records",
         f"/incidents/{inc}/drafts",
         f"/incidents/{inc}/verifications",
         f"/incidents/{inc}/briefings",
@@ -152,7 +156,7 @@ def test_another_kecamatan_gets_404_on_every_object_and_changes_nothing(
                 kind = "insufficient-scope" if response.status_code == 403 else "not-found"
                 problem(response, response.status_code, kind)
                 assert response.status_code in (403, 404)
-            elif op.scopes or ACTOR.get(op.operation_id) == who:
+            elif ACTOR.get(op.operation_id, who) == who and (op.scopes or op.operation_id in ACTOR):
                 problem(response, 404, "not-found")
                 found_404 = True
             else:

@@ -323,6 +323,7 @@ def test_no_get_answer_carries_a_secret(
         if "items" in deliveries
         else deliveries[0]["id"],
         "client_id": registered["client_id"],
+        "version": "unjuk-rasa-v1",
     }
     readers = [auth("admin"), auth("pimpinan"), flow.as_("camat"), flow.as_("anggota1")]
     scanned = 0

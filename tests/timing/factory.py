@@ -16,6 +16,7 @@ from app.timing.models import StepRun
 from app.timing.sla import parse_sla
 from app.units.models import Unit
 from app.users.models import User
+from tests.lifecycle.sop import V1, definition
 
 _sequence = itertools.count(1)
 
@@ -32,7 +33,7 @@ class Seeder:
         with Session(self.engine) as session:
             return session.exec(select(Unit.id).where(Unit.slug == slug)).one()
 
-    def incident(self, slug: str, reported_at: datetime) -> uuid.UUID:
+    def incident(self, slug: str, reported_at: datetime, version: str = V1) -> uuid.UUID:
         with Session(self.engine) as session:
             unit = session.exec(select(Unit).where(Unit.slug == slug)).one()
             camat = session.exec(select(User.id).where(User.username == f"camat.{slug}")).one()
@@ -47,7 +48,7 @@ class Seeder:
                 location={"kelurahan": "-"},
                 reported_at=reported_at,
                 escalation_level="hijau",
-                sop_version="1",
+                sop_version=version,
                 created_by=camat,
             )
             session.add(incident)
@@ -80,11 +81,15 @@ class Seeder:
         if cancelled:
             status, measured = "cancelled", None
         with Session(self.engine) as session:
-            unit_id = session.exec(select(Incident.unit_id).where(Incident.id == incident_id)).one()
+            unit_id, version = session.exec(
+                select(Incident.unit_id, Incident.sop_version).where(Incident.id == incident_id)
+            ).one()
             run = StepRun(
                 incident_id=incident_id,
                 unit_id=unit_id,
+                sop_version=version,
                 step=step,
+                step_code=definition(version).step(step).code,
                 attempt=attempt,
                 role=role,
                 sla_text=standard.text,

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.lifecycle.sop import V1, V2, definition
 from tests.timing.factory import wib
 
 URL = "/api/v1/sla/summary"
@@ -59,7 +60,9 @@ def stats(
 ) -> dict:  # type: ignore[type-arg]
     return {
         "unit": unit,
+        "sop_version": V1,
         "step": step,
+        "step_code": definition(V1).step(step).code,
         "runs": runs,
         "completed": completed,
         "on_time": on_time,
@@ -105,7 +108,7 @@ class TestRefusals:
             {"unit": "atlantis"},
             {"from": "2026-10-02T00:00:00+07:00", "to": "2026-10-01T00:00:00+07:00"},
             {"from": "2026-10-01T00:00:00"},
-            {"step": "12"},
+            {"step": "100"},
             {"step": "0"},
         ],
     )
@@ -157,9 +160,30 @@ class TestSummary:
             "from": body["scope"]["from"],
             "to": None,
             "step": 9,
+            "sop_version": None,
         }
         assert body["by_step"] == [TANGERANG_9]
         assert body["by_unit"] == [TANGERANG_9]
+
+    def test_versions_are_never_mixed(self, client, auth, seed) -> None:
+        """Step 3 of v1 (the Danru's draft) and step 3 of v2 (the Kasi's instruction, one
+        step later after the inserted coordination) are different steps."""
+        base = wib(2026, 10, 6, 9)
+        revised = seed.incident("ciledug", base, version=V2)
+        seed.run(revised, 3, base, elapsed=120, role="kasi_trantib")
+        params = {"from": FROM, "unit": "ciledug", "step": 3}
+        body = client.get(URL, params=params, headers=auth("camat.ciledug")).json()
+        assert [
+            (r["sop_version"], r["step"], r["step_code"], r["runs"]) for r in body["by_step"]
+        ] == [(V2, 3, definition(V2).step(3).code, 1)]
+        body = client.get(URL, params={"from": FROM, "step": 1}, headers=auth("pimpinan")).json()
+        assert {r["sop_version"] for r in body["by_step"]} == {V1}
+        both = client.get(URL, params={"from": FROM}, headers=auth("camat.ciledug")).json()
+        keys = [(r["sop_version"], r["step"]) for r in both["by_step"]]
+        assert keys == [(V1, 1), (V1, 2), (V2, 3)]
+        assert definition(V1).step(3).code != definition(V2).step(3).code
+        only = client.get(URL, params={"from": FROM, "sop_version": V2}, headers=auth("pimpinan"))
+        assert [r["step"] for r in only.json()["by_step"]] == [3]
 
     def test_no_runs_no_rows(self, client, auth) -> None:
         body = client.get(URL, params={"unit": "benda"}, headers=auth("pimpinan")).json()
