@@ -42,19 +42,20 @@ JOIN u ON u.n = i %% (SELECT count(*) FROM u);
 
 ALTER TABLE gen ADD COLUMN last_step int;
 UPDATE gen SET last_step = CASE
-    WHEN active THEN 1 + i %% 11
-    WHEN cancelled THEN least(1 + i %% 11, 7)
-    ELSE 11 END;
+    WHEN active THEN 1 + i %% %(steps)s
+    WHEN cancelled THEN least(1 + i %% %(steps)s, %(cancel_last)s)
+    ELSE %(steps)s END;
 
-CREATE TEMP TABLE steps (step int, role text, sla_text text, sla_seconds int, calendar text)
-    ON COMMIT DROP;
+CREATE TEMP TABLE steps (
+    step int, code text, role text, sla_text text, sla_seconds int, calendar text,
+    first_stage text, danru_waits boolean) ON COMMIT DROP;
 """
 
 _RUNS = """
 CREATE TEMP TABLE r ON COMMIT DROP AS
 WITH base AS (
     SELECT g.i, g.id AS incident_id, g.unit_id, g.danru, g.reported_at, g.active, g.cancelled,
-           s.step, s.role, s.sla_text, s.sla_seconds, s.calendar,
+           s.step, s.code, s.role, s.sla_text, s.sla_seconds, s.calendar, s.danru_waits,
            s.step = g.last_step AND (g.active OR g.cancelled) AS open_run,
            CASE WHEN g.active THEN 60 + random() * 1140
                 ELSE s.sla_seconds * (0.1 + random() * 1.2)
@@ -83,10 +84,10 @@ SELECT g.id, g.unit_id, g.year, g.sequence,
        %(version)s,
        CASE WHEN g.active THEN 'active' WHEN g.cancelled THEN 'cancelled' ELSE 'closed' END,
        g.last_step,
-       CASE WHEN g.active AND g.last_step IN (4, 10) THEN 'review' END,
+       CASE WHEN g.active THEN (SELECT first_stage FROM steps WHERE step = g.last_step) END,
        CASE WHEN g.active THEN a.open_run_id END,
-       CASE WHEN g.last_step >= 3 THEN g.danru END,
-       CASE WHEN g.last_step >= 7 THEN g.danru END,
+       CASE WHEN g.last_step > %(instruct_step)s THEN g.danru END,
+       CASE WHEN g.last_step > %(dispatch_step)s THEN g.danru END,
        0, repeat('0', 64), g.kasi, g.reported_at, a.last_end,
        CASE WHEN NOT g.active THEN a.last_end END,
        g.last_step
@@ -106,10 +107,11 @@ JOIN (
 ) a ON a.i = g.i;
 
 INSERT INTO step_runs (
-    id, incident_id, unit_id, step, attempt, role, assignee_id, sla_text, sla_seconds,
-    calendar, started_at, due_at, completed_at, elapsed_seconds, status, at_risk_at)
-SELECT run_id, incident_id, unit_id, step, 1, role,
-       CASE WHEN step IN (3, 7, 9) THEN danru END,
+    id, incident_id, unit_id, sop_version, step, step_code, attempt, role, assignee_id,
+    sla_text, sla_seconds, calendar, started_at, due_at, completed_at, elapsed_seconds, status,
+    at_risk_at)
+SELECT run_id, incident_id, unit_id, %(version)s, step, code, 1, role,
+       CASE WHEN danru_waits THEN danru END,
        sla_text, sla_seconds, calendar, started_at,
        started_at + make_interval(secs => sla_seconds * stretch),
        CASE WHEN open_run AND active THEN NULL ELSE started_at + make_interval(secs => dur) END,
@@ -137,15 +139,44 @@ def psycopg_url(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def _steps() -> tuple[str, list[tuple[Any, ...]]]:
-    from app.sop.definition import CURRENT_VERSION, load_definition
+def _steps() -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """The active SOP version's steps as the generator needs them, and its shape."""
+    from app.sop.definition import load_definition
 
-    definition = load_definition(CURRENT_VERSION)
+    definition = load_definition()
     rows = []
-    for number in range(1, 12):
-        step = definition.step(number)
-        rows.append((number, str(step.actors[0]), step.waktu, step.sla.seconds, step.calendar))
-    return CURRENT_VERSION, rows
+    for step in definition.steps:
+        stage = step.stages[0] if step.stages else None
+        role = step.waiting_role(stage)
+        danru = any(
+            r.role == role and r.assignment in ("instructed_danru", "dispatched_danru")
+            for r in step.rules
+        )
+        rows.append(
+            (
+                step.number,
+                step.code,
+                role,
+                step.waktu,
+                step.sla.seconds,
+                step.calendar,
+                stage,
+                danru,
+            )
+        )
+    cancel = next(a for a in definition.incident_actions if a.action == "cancel")
+
+    def completed_by(action: str) -> int:
+        return next(s.number for s in definition.steps if action in s.completes_with)
+
+    shape = {
+        "version": definition.version,
+        "steps": definition.last_step,
+        "cancel_last": cancel.to_step or definition.last_step,
+        "instruct_step": completed_by("instruct"),
+        "dispatch_step": completed_by("order_dispatch"),
+    }
+    return shape, rows
 
 
 def _statements(script: str) -> list[str]:
@@ -155,7 +186,7 @@ def _statements(script: str) -> list[str]:
 def load(database_url: str, history: History, target_runs: int) -> tuple[int, int]:
     """Add incidents further back in time until about `target_runs` runs exist.
     Returns the incidents and runs added."""
-    version, steps = _steps()
+    shape, steps = _steps()
     missing = target_runs - history.runs
     if missing <= 0:
         return 0, 0
@@ -168,7 +199,7 @@ def load(database_url: str, history: History, target_runs: int) -> tuple[int, in
         "cancel_every": CANCEL_EVERY,
         "first": history.next_index,
         "last": history.next_index + count,
-        "version": version,
+        **shape,
     }
     with psycopg.connect(psycopg_url(database_url)) as conn:
         with conn.cursor() as cur:
@@ -176,7 +207,7 @@ def load(database_url: str, history: History, target_runs: int) -> tuple[int, in
             cur.execute("SET LOCAL session_replication_role = replica")
             for statement in _statements(_GENERATE):
                 cur.execute(statement, params)
-            cur.executemany("INSERT INTO steps VALUES (%s, %s, %s, %s, %s)", steps)
+            cur.executemany("INSERT INTO steps VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", steps)
             for statement in _statements(_RUNS):
                 cur.execute(statement, params)
             added = cur.execute("SELECT count(*) FROM r").fetchone()
