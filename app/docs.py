@@ -47,8 +47,9 @@ FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 DESCRIPTION = """\
 Kota Tangerang's SOP *Penanganan Unjuk Rasa dan Kerusuhan Warga* as a workflow: each incident
-moves through the SOP's 11 steps, each action by the role, the kecamatan and at the step the SOP
-names, measured against the step's time standard.
+moves through the steps of the SOP version it started under (`GET /api/v1/sop/versions`), each
+action by the role, the kecamatan and at the step the SOP names, measured against the step's
+time standard.
 
 **Authentication**: OAuth2 bearer tokens from `POST /api/v1/auth/token` (form encoded):
 `grant_type=password` for staff; `grant_type=client_credentials` for city systems. Each
