@@ -76,6 +76,7 @@ def create(
         Action.briefing,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     )
     return outcome.result

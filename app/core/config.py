@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # The SOP version new incidents start under (a definition file's `version`); unset: the
     # newest. Running incidents keep theirs.
     sop_version: str | None = Field(default=None, max_length=32)
+    # How far back an incident's reported_at and occurred_at may lie, in days.
+    reported_at_horizon_days: int = Field(default=30, ge=1, le=366)
     # A folder of further SOP definition files, read beside the package's own (a revision
     # being tried before it ships in the package).
     sop_definitions_dir: Path | None = None

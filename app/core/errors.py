@@ -119,6 +119,14 @@ class Unprocessable(AppError):
     status, kind, title = 422, "validation-error", "The request is not valid"
 
 
+class OccurredAtOutOfBounds(Unprocessable):
+    kind, title = "occurred-at-out-of-bounds", "The claimed time is outside what the step allows"
+
+
+class OccurredAtReasonRequired(Unprocessable):
+    kind, title = "occurred-at-reason-required", "A claim this far back needs a reason"
+
+
 class TooManyRequests(AppError):
     status, kind, title = 429, "rate-limited", "Too many requests"
 

@@ -30,7 +30,16 @@ class ActionBody(RequestBody):
     occurred_at: AwareDatetime | None = Field(
         default=None,
         description="When this really happened in the field; defaults to now. Not in the "
-        "future (2 minutes of skew allowed) nor before the step started.",
+        "future (2 minutes of skew allowed), nor before the step started, nor further back "
+        "than the step's backdating limit (the SOP definition's `backdating`: minutes at the "
+        "desk, up to a day for field reports). Both times are kept and measured.",
+    )
+    occurred_at_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Why the action is recorded late; required when occurred_at lies further "
+        "back than the step's `backdating.reason_after`",
     )
 
 

@@ -135,7 +135,10 @@ def create(
         check_draft_of_step(ctx, kind)
         if getattr(ctx.incident, INCIDENT_COLUMN[kind]) is not None:
             raise DraftExists("The incident already has this draft; revise it with PATCH")
-        content = _content(kind, body.model_dump(mode="json", exclude={"kind", "occurred_at"}))
+        content = _content(
+            kind,
+            body.model_dump(mode="json", exclude={"kind", "occurred_at", "occurred_at_reason"}),
+        )
         if kind is DraftKind.report:
             _check_field_reports(ctx, content)
         draft = Draft(
@@ -172,6 +175,7 @@ def create(
         Action.draft_create,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     ).result
 
@@ -197,7 +201,9 @@ def revise(
     session: Session, principal: Principal, draft: Draft, body: schemas.DraftUpdate
 ) -> Draft:
     """PATCH: edit the unsubmitted version in place, or start version n+1 after a return."""
-    changes = body.model_dump(mode="json", exclude_unset=True, exclude={"occurred_at"})
+    changes = body.model_dump(
+        mode="json", exclude_unset=True, exclude={"occurred_at", "occurred_at_reason"}
+    )
     allowed = set(CONTENT_MODEL[draft.kind].model_fields)
     foreign = sorted(set(changes) - allowed)
     if foreign:
@@ -255,6 +261,7 @@ def revise(
         Action.draft_update,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
     ).result
 
 
@@ -290,4 +297,5 @@ def submit(session: Session, principal: Principal, draft: Draft, body: schemas.S
         Action.draft_submit,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
     ).result

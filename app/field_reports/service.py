@@ -84,7 +84,7 @@ def create(
         authors = _authors(ctx.session, ctx.incident.id)
         if ctx.principal.id in authors:
             raise AlreadyReported("You have already submitted your field report for this incident")
-        content = body.model_dump(mode="json", exclude={"occurred_at"})
+        content = body.model_dump(mode="json", exclude={"occurred_at", "occurred_at_reason"})
         report = FieldReport(
             incident_id=ctx.incident.id,
             author_id=ctx.principal.id,
@@ -128,6 +128,7 @@ def create(
         Action.field_report,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     )
     return outcome.result
@@ -173,6 +174,7 @@ def close_field_work(
         Action.field_work_close,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     )
     return outcome.result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, false, func, or_, select
@@ -13,6 +13,7 @@ from app.audit.models import AuditEvent
 from app.audit.service import verify_chain
 from app.auth.deps import Principal
 from app.core import clock
+from app.core.config import get_settings
 from app.core.counters import next_value
 from app.core.errors import Forbidden, Unprocessable
 from app.core.records import recorded_for_incident
@@ -61,7 +62,19 @@ def create(session: Session, principal: Principal, body: schemas.IncidentCreate)
     names) under the active SOP version; its first step starts at reported_at."""
     unit = _registering_unit(session, principal, body.unit)
     now = clock.now()
-    reported_at = engine.check_occurred_at(body.reported_at, now=now, not_before=None)
+    # An incident reported long ago would start its first step already breached, at the top
+    # of every breach list: both times lie within the horizon.
+    horizon = timedelta(days=get_settings().reported_at_horizon_days)
+    reported_at = engine.check_occurred_at(
+        body.reported_at, now=now, not_before=None, limit=horizon, field="reported_at"
+    )
+    occurred_at = (
+        engine.check_occurred_at(
+            body.occurred_at, now=now, not_before=None, limit=horizon, field="occurred_at"
+        )
+        if body.occurred_at is not None
+        else None
+    )
     kecamatan = next(k for k in KECAMATAN if k.code == unit.code)
     kel_code = kelurahan_code(kecamatan, body.location.kelurahan)
     if kel_code is None:
@@ -84,7 +97,7 @@ def create(session: Session, principal: Principal, body: schemas.IncidentCreate)
         kind=body.kind,
         title=body.title,
         location=location,
-        occurred_at=body.occurred_at,
+        occurred_at=occurred_at,
         reported_at=reported_at,
         organizer=body.organizer.model_dump(exclude_none=True) if body.organizer else None,
         estimated_crowd=body.estimated_crowd,
@@ -209,6 +222,7 @@ def escalate(
         Action.escalate,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     ).result
 
@@ -245,6 +259,7 @@ def cancel(
         Action.cancel,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     ).result
 

@@ -54,6 +54,7 @@ def instruct(
         Action.instruct,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     ).result
 

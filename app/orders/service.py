@@ -75,7 +75,9 @@ def record_walikota(
             raise NumberTaken(
                 f"Surat Perintah Walikota {body.number} is already recorded for another incident"
             )
-        content = to_jsonable(body.model_dump(mode="json", exclude={"occurred_at"}))
+        content = to_jsonable(
+            body.model_dump(mode="json", exclude={"occurred_at", "occurred_at_reason"})
+        )
         order = Order(
             incident_id=ctx.incident.id,
             unit_id=ctx.incident.unit_id,
@@ -104,6 +106,7 @@ def record_walikota(
         Action.order_walikota,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     ).result
 
@@ -186,6 +189,7 @@ def validate(
         Action.order_validate,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     ).result
 
@@ -231,5 +235,6 @@ def dispatch(
         Action.order_dispatch,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     ).result

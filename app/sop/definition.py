@@ -64,6 +64,25 @@ class IncidentActionDefinition(BaseModel):
     to_step: int | None = Field(default=None, description="The last step; omitted: every step")
 
 
+class BackdatingDefinition(BaseModel):
+    """How far before the moment an action is recorded its claimed `occurred_at` may lie."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: str = Field(description='The furthest back a claim may go, e.g. "15 Menit"')
+    reason_after: str = Field(
+        description="A claim further back than this needs an `occurred_at_reason`"
+    )
+
+    @property
+    def limit_seconds(self) -> int:
+        return parse_sla(self.limit).seconds
+
+    @property
+    def reason_after_seconds(self) -> int:
+        return parse_sla(self.reason_after).seconds
+
+
 class StepDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -84,6 +103,9 @@ class StepDefinition(BaseModel):
     rules: tuple[RuleDefinition, ...] = Field(min_length=1)
     completes_with: tuple[str, ...] = Field(min_length=1)
     correction_returns_to: int | None = None
+    backdating: BackdatingDefinition | None = Field(
+        default=None, description="This step's own bound; omitted: the definition's"
+    )
 
     @property
     def sla(self) -> Sla:
@@ -113,7 +135,11 @@ class SopDefinition(BaseModel):
     title: str
     unit: str
     incident_actions: tuple[IncidentActionDefinition, ...] = ()
+    backdating: BackdatingDefinition
     steps: tuple[StepDefinition, ...] = Field(min_length=1, max_length=MAX_STEPS)
+
+    def backdating_of(self, step: StepDefinition) -> BackdatingDefinition:
+        return step.backdating or self.backdating
 
     @property
     def last_step(self) -> int:
@@ -183,12 +209,26 @@ def _who_problems(step: StepDefinition | None, field: str, role: str, scope: str
     return []
 
 
+def _backdating_problems(step: StepDefinition | None, bound: BackdatingDefinition) -> list[str]:
+    found: list[str] = []
+    for name in ("limit", "reason_after"):
+        try:
+            parse_sla(getattr(bound, name))
+        except ValueError as exc:
+            found.append(f"{_where(step, 'backdating.' + name)}: {exc}")
+    if not found and bound.reason_after_seconds > bound.limit_seconds:
+        found.append(f"{_where(step, 'backdating.reason_after')}: longer than the limit")
+    return found
+
+
 def _step_problems(definition: SopDefinition, step: StepDefinition) -> list[str]:
     found: list[str] = []
     try:
         parse_sla(step.waktu)
     except ValueError as exc:
         found.append(f"{_where(step, 'waktu')}: {exc}")
+    if step.backdating is not None:
+        found.extend(_backdating_problems(step, step.backdating))
     if step.calendar not in CALENDAR_NAMES:
         found.append(f"{_where(step, 'calendar')}: unknown calendar {step.calendar!r}")
     if step.produces not in DocumentKind.__members__:
@@ -258,7 +298,7 @@ def problems(definition: SopDefinition) -> list[str]:
     numbers = [s.number for s in definition.steps]
     if numbers != list(range(1, len(numbers) + 1)):
         return [f"field steps: steps must be numbered 1..n in order, got {numbers}"]
-    found: list[str] = []
+    found: list[str] = _backdating_problems(None, definition.backdating)
     codes = [s.code for s in definition.steps]
     for code in sorted({c for c in codes if codes.count(c) > 1}):
         found.append(f"field steps: the step code {code!r} is used twice")

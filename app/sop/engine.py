@@ -32,6 +32,8 @@ from app.core.errors import (
     InsufficientScope,
     NotAssigned,
     NotFound,
+    OccurredAtOutOfBounds,
+    OccurredAtReasonRequired,
     PreconditionFailed,
     Unprocessable,
     WrongStep,
@@ -44,6 +46,7 @@ from app.sop.catalogue import Action, Assignment
 from app.sop.definition import SopDefinition, StepDefinition, load_definition, registry
 from app.timing.calendars import calendar_for
 from app.timing.models import RunStatus, StepRun
+from app.timing.sla import elapsed_text
 
 CLOCK_SKEW = timedelta(minutes=2)
 
@@ -148,6 +151,7 @@ class Context:
     now: datetime
     occurred_at: datetime
     run_started_at: datetime | None
+    occurred_at_reason: str | None = None
 
     @property
     def following(self) -> StepDefinition | None:
@@ -183,6 +187,8 @@ class _Run(NamedTuple):
 
     id: uuid.UUID
     started_at: datetime
+    actionable_at: datetime
+    breached_event_at: datetime | None
     calendar: str
     sla_seconds: int
     step: int
@@ -195,6 +201,8 @@ _with_run = (
         Incident,
         StepRun.id,
         StepRun.started_at,
+        StepRun.actionable_at,
+        StepRun.breached_event_at,
         StepRun.calendar,
         StepRun.sla_seconds,
         StepRun.step,
@@ -222,14 +230,23 @@ _CLOSE_RUN = (
     .where(_STEP_RUNS.c.id == bindparam("run_id"))
     .values(
         completed_at=bindparam("at"),
+        recorded_completed_at=bindparam("recorded_at"),
         elapsed_seconds=bindparam("elapsed"),
+        claimed_elapsed_seconds=bindparam("claimed_elapsed"),
+        recorded_elapsed_seconds=bindparam("recorded_elapsed"),
         status=bindparam("run_status"),
+        backdated=bindparam("is_backdated"),
+        backdated_reason=bindparam("reason"),
     )
 )
 _CANCEL_RUN = (
     update(_STEP_RUNS)
     .where(_STEP_RUNS.c.id == bindparam("run_id"))
-    .values(status=RunStatus.cancelled, completed_at=bindparam("at"))
+    .values(
+        status=RunStatus.cancelled,
+        completed_at=bindparam("at"),
+        recorded_completed_at=bindparam("recorded_at"),
+    )
 )
 _REASSIGN_RUN = (
     update(_STEP_RUNS)
@@ -317,28 +334,56 @@ def _select_rule(action: Action, principal: Principal, rules: Iterable[Rule]) ->
 
 
 def check_occurred_at(
-    occurred_at: datetime | None, *, now: datetime, not_before: datetime | None
+    occurred_at: datetime | None,
+    *,
+    now: datetime,
+    not_before: datetime | None,
+    limit: timedelta,
+    reason_after: timedelta | None = None,
+    reason: str | None = None,
+    field: str = "occurred_at",
 ) -> datetime:
-    """occurred_at may not be in the future (2 minutes of skew) nor before the run started."""
+    """A claimed time may not be in the future (2 minutes of skew), nor before the run
+    started, nor further back than `limit`; beyond `reason_after` it needs a reason."""
     if occurred_at is None:
         return now
     if occurred_at.tzinfo is None:
-        raise Unprocessable("occurred_at needs a UTC offset", field="occurred_at")
+        raise Unprocessable(f"{field} needs a UTC offset", field=field)
     value = clock.as_utc(occurred_at)
     latest = now + CLOCK_SKEW
     if value > latest:
-        raise Unprocessable(
-            f"occurred_at is in the future; it may be at most {latest.isoformat()}",
-            field="occurred_at",
+        raise OccurredAtOutOfBounds(
+            f"{field} is in the future; it may be at most {latest.isoformat()}",
+            field=field,
             bound=latest.isoformat(),
         )
     if not_before is not None and value < not_before:
-        raise Unprocessable(
-            f"occurred_at is before the step started at {not_before.isoformat()}",
-            field="occurred_at",
+        raise OccurredAtOutOfBounds(
+            f"{field} is before the step started at {not_before.isoformat()}",
+            field=field,
             bound=not_before.isoformat(),
         )
+    earliest = now - limit
+    if value < earliest:
+        raise OccurredAtOutOfBounds(
+            f"{field} lies more than {_span(limit)} before now; it may be at the earliest "
+            f"{earliest.isoformat()}",
+            field=field,
+            bound=earliest.isoformat(),
+            limit_seconds=int(limit.total_seconds()),
+        )
+    if reason_after is not None and value < now - reason_after and not reason:
+        raise OccurredAtReasonRequired(
+            f"{field} lies more than {_span(reason_after)} before now: say why in "
+            "occurred_at_reason",
+            field="occurred_at_reason",
+            reason_after_seconds=int(reason_after.total_seconds()),
+        )
     return value
+
+
+def _span(delta: timedelta) -> str:
+    return elapsed_text(int(delta.total_seconds()))
 
 
 def allowed_actions(session: Session, principal: Principal, incident: Incident) -> list[str]:
@@ -378,6 +423,7 @@ def perform(
     handler: Callable[[Context], Outcome],
     *,
     occurred_at: datetime | None = None,
+    occurred_at_reason: str | None = None,
     if_match: int | None = None,
 ) -> Outcome:
     """Run one action on an incident under every guard; see the module docstring."""
@@ -425,8 +471,27 @@ def perform(
     step = definition.step(incident.current_step or 1)
     now = clock.now()
     run_started_at = run.started_at if run is not None else None
-    when = check_occurred_at(occurred_at, now=now, not_before=run_started_at)
-    ctx = Context(session, principal, incident, definition, step, rule, now, when, run_started_at)
+    bound = definition.backdating_of(step)
+    when = check_occurred_at(
+        occurred_at,
+        now=now,
+        not_before=run_started_at,
+        limit=timedelta(seconds=bound.limit_seconds),
+        reason_after=timedelta(seconds=bound.reason_after_seconds),
+        reason=occurred_at_reason,
+    )
+    ctx = Context(
+        session,
+        principal,
+        incident,
+        definition,
+        step,
+        rule,
+        now,
+        when,
+        run_started_at,
+        occurred_at_reason,
+    )
     outcome = handler(ctx)
     _apply(ctx, action, outcome, before=snapshot(incident), run=run)
     return outcome
@@ -460,8 +525,11 @@ def _open_run(
     definition: SopDefinition,
     number: int,
     started_at: datetime,
+    actionable_at: datetime,
     columns: Callable[[str], Any],
 ) -> uuid.UUID:
+    """Open a run of step `number`: it starts at the claimed `started_at`, and its time
+    standard runs from `actionable_at`, when the service let its actor act."""
     step = definition.step(number)
     calendar = calendar_for(step.calendar)
     role, assignee = _waiting_on(step, step.stages[0] if step.stages else None, columns)
@@ -483,7 +551,8 @@ def _open_run(
             "sla_seconds": step.sla.seconds,
             "calendar": step.calendar,
             "started_at": started_at,
-            "due_at": calendar.due_at(started_at, step.sla),
+            "actionable_at": actionable_at,
+            "due_at": calendar.due_at(actionable_at, step.sla),
             "status": RunStatus.running,
         },
     )
@@ -491,26 +560,62 @@ def _open_run(
 
 
 def open_first_run(session: Session, incident: Incident) -> uuid.UUID:
-    """The first step starts when the kecamatan learned of the incident (reported_at)."""
+    """The first step starts, and is actionable, when the kecamatan learned of the incident
+    (reported_at, bounded by the registration horizon)."""
     definition = load_definition(incident.sop_version)
+    reported = incident.reported_at
     return _open_run(
-        session, incident, definition, 1, incident.reported_at, lambda c: getattr(incident, c)
+        session, incident, definition, 1, reported, reported, lambda c: getattr(incident, c)
     )
 
 
-def _close_run(session: Session, run: Any, completed_at: datetime) -> dict[str, Any]:
-    """Complete a run: elapsed by its own calendar, on time or late against its SLA."""
-    elapsed = calendar_for(run.calendar).elapsed_seconds(run.started_at, completed_at)
-    status = RunStatus.on_time if elapsed <= run.sla_seconds else RunStatus.late
-    session.connection().execute(
+def _on_time(elapsed: int, run: Any) -> RunStatus:
+    return RunStatus.on_time if elapsed <= run.sla_seconds else RunStatus.late
+
+
+def _close_run(ctx: Context, run: Any, reason: str | None) -> dict[str, Any]:
+    """Complete a run, measured by its own calendar on both clocks.
+
+    Official: from when it became actionable to the claimed completion, and late whatever
+    that says once a breach was announced. Claimed: the field sequence (claimed start to
+    claimed end). Recorded: actionable to the moment the action was recorded. A completion
+    claimed further back than the step's reason threshold is marked backdated.
+    """
+    calendar = calendar_for(run.calendar)
+    claimed_end, recorded_end = ctx.occurred_at, ctx.now
+    elapsed = calendar.elapsed_seconds(run.actionable_at, max(claimed_end, run.actionable_at))
+    claimed = calendar.elapsed_seconds(run.started_at, claimed_end)
+    recorded = calendar.elapsed_seconds(run.actionable_at, recorded_end)
+    status = _on_time(elapsed, run)
+    if run.breached_event_at is not None:
+        status = RunStatus.late  # announced: a later claim does not undo it
+    threshold = ctx.definition.backdating_of(ctx.step).reason_after_seconds
+    backdated = (recorded_end - claimed_end).total_seconds() > threshold
+    ctx.session.connection().execute(
         _CLOSE_RUN,
-        {"run_id": run.id, "at": completed_at, "elapsed": elapsed, "run_status": status},
+        {
+            "run_id": run.id,
+            "at": claimed_end,
+            "recorded_at": recorded_end,
+            "elapsed": elapsed,
+            "claimed_elapsed": claimed,
+            "recorded_elapsed": recorded,
+            "run_status": status,
+            "is_backdated": backdated,
+            "reason": reason if backdated else None,
+        },
     )
     return {
         "step": run.step,
         "attempt": run.attempt,
         "elapsed_seconds": elapsed,
         "status": str(status),
+        "claimed_elapsed_seconds": claimed,
+        "claimed_status": str(_on_time(claimed, run)),
+        "recorded_elapsed_seconds": recorded,
+        "recorded_status": str(_on_time(recorded, run)),
+        "breach_announced": run.breached_event_at is not None,
+        "backdated": backdated,
     }
 
 
@@ -546,7 +651,7 @@ def _apply(
         values["stage"] = outcome.stage
     if outcome.cancel or next_step == 0:
         if run is not None and not outcome.cancel:
-            completed = _close_run(session, run, when)
+            completed = _close_run(ctx, run, ctx.occurred_at_reason)
         values.update(
             status=IncidentStatus.cancelled if outcome.cancel else IncidentStatus.closed,
             closed_at=now,
@@ -554,16 +659,20 @@ def _apply(
         )
         if outcome.cancel and incident.current_run_id is not None:
             # A cancelled run is not measured: it never finished its step.
-            db.execute(_CANCEL_RUN, {"run_id": incident.current_run_id, "at": when})
+            db.execute(
+                _CANCEL_RUN, {"run_id": incident.current_run_id, "at": when, "recorded_at": now}
+            )
         next_step = None
     elif next_step is not None:
         if run is not None:
-            completed = _close_run(session, run, when)
+            completed = _close_run(ctx, run, ctx.occurred_at_reason)
         opened = ctx.definition.step(next_step)
         values["current_step"] = next_step
         values["stage"] = opened.stages[0] if opened.stages else None
+        # The next step starts at the claimed time (the field sequence) and is actionable
+        # from now: its actor could not act on it before it was recorded.
         values["current_run_id"] = _open_run(
-            session, incident, ctx.definition, next_step, when, column
+            session, incident, ctx.definition, next_step, when, now, column
         )
     elif "stage" in values and values["stage"] != incident.stage and run is not None:
         # A stage passed within the step: the run now waits on the next stage's actor.
@@ -593,6 +702,8 @@ def _apply(
         "version": incident.version + 1,
     }
     data = dict(outcome.audit)
+    if ctx.occurred_at_reason:
+        data["occurred_at_reason"] = ctx.occurred_at_reason
     if outcome.document is not None:
         data["document"] = outcome.document
     if completed is not None:
@@ -628,14 +739,7 @@ def _apply(
         events.append(
             (
                 "step.completed",
-                {
-                    "step": completed["step"],
-                    "attempt": completed["attempt"],
-                    "status": completed["status"],
-                    "elapsed_seconds": completed["elapsed_seconds"],
-                    "next_step": next_step,
-                    "action": str(action),
-                },
+                {**completed, "next_step": next_step, "action": str(action)},
             )
         )
     if events:

@@ -49,6 +49,7 @@ def create(
         Action.step_record,
         handler,
         occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
         if_match=if_match,
     ).result
 

@@ -15,6 +15,7 @@ import logging
 import threading
 import time as monotonic_time
 import tomllib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -231,6 +232,8 @@ class WorkingDayCalendar:
         ttl_seconds: float = OVERRIDE_TTL_SECONDS,
     ) -> None:
         self._cache = _OverrideCache(overrides, ttl_seconds)
+        # Per year: the override table the exceptions were computed with, and them.
+        self._years: dict[int, tuple[dict[date, DayOverride], list[date], list[int]]] = {}
 
     def invalidate(self) -> None:
         """Forget the cached override table; the next call reads it again."""
@@ -272,21 +275,53 @@ class WorkingDayCalendar:
             day += _DAY
 
     def elapsed_seconds(self, start: datetime, end: datetime) -> int:
+        """Working seconds between two instants: the two partial days, and whole working
+        days between them counted arithmetically (weekdays by the week, then the year's
+        exceptions), so the cost does not grow with the span."""
         begin = as_utc(start).astimezone(WIB)
         finish = as_utc(end).astimezone(WIB)
         if finish <= begin:
             return 0
+        first, last = begin.date(), finish.date()
+        if first == last:
+            return int((finish - begin).total_seconds()) if self.is_working_day(first) else 0
         total = timedelta(0)
-        day = begin.date()
-        while day <= finish.date():
-            if self.is_working_day(day):
-                day_start = datetime.combine(day, time(0), WIB)
-                low = max(begin, day_start)
-                high = min(finish, day_start + _DAY)
-                if high > low:
-                    total += high - low
-            day += _DAY
+        if self.is_working_day(first):
+            total += datetime.combine(first + _DAY, time(0), WIB) - begin
+        if self.is_working_day(last):
+            total += finish - datetime.combine(last, time(0), WIB)
+        total += _DAY * self.working_days_between(first + _DAY, last)
         return int(total.total_seconds())
+
+    def working_days_between(self, first: date, end: date) -> int:
+        """How many working days lie in [first, end)."""
+        if end <= first:
+            return 0
+        weeks, rest = divmod((end - first).days, 7)
+        count = weeks * 5 + sum(1 for i in range(rest) if (first.weekday() + i) % 7 < 5)
+        for year in range(first.year, end.year + 1):
+            days, changes = self._exceptions(year)
+            low, high = bisect_left(days, first), bisect_left(days, end)
+            count += sum(changes[low:high])
+        return count
+
+    def _exceptions(self, year: int) -> tuple[list[date], list[int]]:
+        """The dates of `year` that break the Monday-to-Friday rule, sorted, each with +1 (a
+        working day on a weekend) or -1 (a weekday off), for the current override table."""
+        overrides = self._cache.get()
+        cached = self._years.get(year)
+        if cached is not None and cached[0] is overrides:
+            return cached[1], cached[2]
+        found: dict[date, int] = {}
+        candidates = set(library_days(year)) | {d for d in overrides if d.year == year}
+        for day in sorted(candidates):
+            weekday = day.weekday() < 5
+            working = self.is_working_day(day)
+            if working != weekday:
+                found[day] = 1 if working else -1
+        days = sorted(found)
+        self._years[year] = (overrides, days, [found[d] for d in days])
+        return days, [found[d] for d in days]
 
     def days_of_year(self, year: int) -> list[CalendarDay]:
         """The national list of `year` merged with the overrides, in date order."""
@@ -356,7 +391,7 @@ def at_risk_default(context: Any) -> datetime | None:
     """Column default of `step_runs.at_risk_at`, computed from the row being inserted."""
     values = context.get_current_parameters()
     started, seconds, calendar = (
-        values.get("started_at"),
+        values.get("actionable_at") or values.get("started_at"),
         values.get("sla_seconds"),
         values.get("calendar"),
     )

@@ -48,13 +48,31 @@ class StepRun(SQLModel, table=True):
     sla_text: str = Field(max_length=16)
     sla_seconds: int
     calendar: str = Field(max_length=16)
+    # Two clocks. `started_at` and `completed_at` are the claimed times (the real sequence of
+    # field events: a run starts when the step before it claims to have completed). The run
+    # became actionable when the service recorded that completion (`actionable_at`; the first
+    # step: reported_at) and completed when its own action was recorded
+    # (`recorded_completed_at`). The time standard is judged from `actionable_at`, so nobody
+    # is blamed for the time the step before them backdated.
     started_at: datetime = utc_field()
+    actionable_at: datetime = utc_field()
     due_at: datetime = utc_field()
     completed_at: datetime | None = utc_field(nullable=True)
+    recorded_completed_at: datetime | None = utc_field(nullable=True)
+    # Official: from actionable_at to the claimed completion. The others: claimed start to
+    # claimed end, and recorded start to recorded end.
     elapsed_seconds: int | None = None
+    claimed_elapsed_seconds: int | None = None
+    recorded_elapsed_seconds: int | None = None
+    # The official status: late when the official elapsed time exceeds the standard, or when
+    # a breach was announced for the run (sla.breached), whatever the completion claims.
     status: str = Field(default=RunStatus.running, sa_type=String(16))
-    # When 75% of the SLA is used, by the run's calendar: filled in on insert when not given,
-    # so reports and the escalation worker compare it in SQL for wall-clock runs.
+    # The completion was claimed further back than the step's backdating.reason_after.
+    backdated: bool = False
+    backdated_reason: str | None = Field(default=None, max_length=500)
+    # When 75% of the SLA is used from actionable_at, by the run's calendar: filled in on
+    # insert when not given, so reports and the escalation worker compare it in SQL for
+    # wall-clock runs.
     at_risk_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True, default=at_risk_default)
     )

@@ -37,6 +37,30 @@ class RunTiming(BaseModel):
     elapsed_text: str = Field(description='In Indonesian, e.g. "1 jam 12 menit"')
     status: RunStatusText
     overdue_seconds: int = Field(description="0 unless the SLA is exceeded")
+    actionable_at: datetime = Field(
+        description="When the service let the step's actor act: the recorded completion of "
+        "the step before (the first step: reported_at). The time standard runs from here"
+    )
+    recorded_completed_at: datetime | None = Field(
+        description="When the completing action was recorded (completed_at is the claim)"
+    )
+    claimed_elapsed_seconds: int = Field(description="From started_at to completed_at (claimed)")
+    claimed_status: Literal["on_time", "late"] | None = Field(
+        description="By the claimed times; null while running or when cancelled"
+    )
+    recorded_elapsed_seconds: int = Field(
+        description="From actionable_at to recorded_completed_at (or now)"
+    )
+    recorded_status: Literal["on_time", "late"] | None
+    at_risk_announced_at: datetime | None = Field(description="When sla.at_risk was announced")
+    breach_announced_at: datetime | None = Field(
+        description="When sla.breached was announced; such a run is late whatever is claimed"
+    )
+    backdated: bool = Field(
+        description="The completion was claimed further back than the step's "
+        "backdating.reason_after"
+    )
+    backdated_reason: str | None
 
 
 class StatusCounts(BaseModel):
@@ -83,7 +107,22 @@ class StepStats(BaseModel):
     late: int
     running: int
     cancelled: int
-    on_time_rate: float | None = Field(description="on_time / completed; null when none")
+    on_time_by_claimed: int = Field(
+        description="Completed runs on time by their claimed start and completion"
+    )
+    on_time_by_recorded: int = Field(
+        description="Completed runs on time by when they became actionable and when their "
+        "completion was recorded"
+    )
+    breach_announced: int = Field(
+        description="Completed runs for which sla.breached was announced (all of them late)"
+    )
+    backdated: int = Field(description="Completed runs whose completion was claimed backdated")
+    on_time_rate: float | None = Field(
+        description="on_time / completed, by the official measure: from when the run was "
+        "actionable to its claimed completion, and never on time once a breach was announced; "
+        "null when none"
+    )
     median_elapsed_seconds: float | None
     p90_elapsed_seconds: float | None
     max_elapsed_seconds: int | None
@@ -126,6 +165,8 @@ class Breach(BaseModel):
     elapsed_text: str
     status: Literal["at_risk", "breached"]
     overdue_seconds: int
+    actionable_at: datetime = Field(description="The time standard runs from here")
+    claimed_elapsed_seconds: int = Field(description="Since the claimed start")
 
 
 class BreachPage(BaseModel):

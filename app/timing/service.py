@@ -28,6 +28,7 @@ from app.timing.calendar_models import NonWorkingDay
 from app.timing.calendars import WALL, DayKind, calendar_for, mark_overrides_changed
 from app.timing.models import RunStatus, StepRun
 from app.timing.schemas import CalendarDayPut
+from app.timing.sla import elapsed_text
 from app.units.models import Unit
 
 COMPLETED = (RunStatus.on_time.value, RunStatus.late.value)
@@ -86,25 +87,59 @@ def measure(
     return Measure(derived, elapsed, due, at_risk, max(0, elapsed - sla_seconds))
 
 
-_UNITS = (("hari", 86_400), ("jam", 3600), ("menit", 60), ("detik", 1))
+def measure_run(run: StepRun, now: datetime) -> Measure:
+    """The official measure of a run: its time standard runs from when it was actionable."""
+    return measure(
+        calendar=run.calendar,
+        started_at=run.actionable_at,
+        sla_seconds=run.sla_seconds,
+        due_at=run.due_at,
+        status=run.status,
+        completed_at=run.completed_at,
+        elapsed_seconds=run.elapsed_seconds,
+        now=now,
+    )
 
 
-def elapsed_text(seconds: int) -> str:
-    """Seconds in Indonesian: the largest unit and the next one when not zero.
+def _by(elapsed: int, sla_seconds: int) -> str:
+    return RunStatus.on_time.value if elapsed <= sla_seconds else RunStatus.late.value
 
-    "1 jam 12 menit", "2 hari 3 jam", "45 detik"; smaller remainders are dropped.
+
+def two_clocks(run: StepRun, now: datetime) -> dict[str, Any]:
+    """The run by the claimed times and by the recorded times, and what was announced.
+
+    A running run has no status by either clock yet: its elapsed times run to `now`.
     """
-    seconds = max(0, int(seconds))
-    for index, (name, size) in enumerate(_UNITS):
-        if seconds >= size or size == 1:
-            value, rest = divmod(seconds, size)
-            text = f"{value} {name}"
-            if index + 1 < len(_UNITS):
-                next_name, next_size = _UNITS[index + 1]
-                if rest // next_size:
-                    text += f" {rest // next_size} {next_name}"
-            return text
-    raise AssertionError("unreachable")
+    cal = calendar_for(run.calendar)
+    claimed_status: str | None = None
+    recorded_status: str | None = None
+    if run.status == RunStatus.running:
+        claimed = cal.elapsed_seconds(run.started_at, now)
+        recorded = cal.elapsed_seconds(run.actionable_at, now)
+    else:
+        # A cancelled run was never measured: both clocks show what the official one does.
+        official = run.elapsed_seconds or 0
+        claimed = (
+            run.claimed_elapsed_seconds if run.claimed_elapsed_seconds is not None else official
+        )
+        recorded = (
+            run.recorded_elapsed_seconds if run.recorded_elapsed_seconds is not None else official
+        )
+        done = run.status in COMPLETED
+        claimed_status = _by(claimed, run.sla_seconds) if done else None
+        recorded_status = _by(recorded, run.sla_seconds) if done else None
+    return {
+        "actionable_at": run.actionable_at,
+        "recorded_completed_at": run.recorded_completed_at,
+        "claimed_elapsed_seconds": claimed,
+        "claimed_status": claimed_status,
+        "recorded_elapsed_seconds": recorded,
+        "recorded_status": recorded_status,
+        "at_risk_announced_at": run.at_risk_event_at,
+        "breach_announced_at": run.breached_event_at,
+        "backdated": run.backdated,
+        "backdated_reason": run.backdated_reason,
+    }
 
 
 # --- visibility ----------------------------------------------------------------------------
@@ -166,16 +201,7 @@ def timeline(
     items: list[dict[str, Any]] = []
     counts = dict.fromkeys(("on_time", "late", "running", "at_risk", "breached", "cancelled"), 0)
     for run in runs:
-        m = measure(
-            calendar=run.calendar,
-            started_at=run.started_at,
-            sla_seconds=run.sla_seconds,
-            due_at=run.due_at,
-            status=run.status,
-            completed_at=run.completed_at,
-            elapsed_seconds=run.elapsed_seconds,
-            now=now,
-        )
+        m = measure_run(run, now)
         counts[m.status] = counts.get(m.status, 0) + 1
         items.append(
             {
@@ -195,6 +221,7 @@ def timeline(
                 "elapsed_text": elapsed_text(m.elapsed_seconds),
                 "status": m.status,
                 "overdue_seconds": m.overdue_seconds,
+                **two_clocks(run, now),
             }
         )
     first = min((r.started_at for r in runs), default=None)
@@ -308,6 +335,10 @@ def _stats(
 ) -> list[dict[str, Any]]:
     status: Any = StepRun.status
     elapsed: Any = StepRun.elapsed_seconds
+    done = status.in_(COMPLETED)
+    sla: Any = StepRun.sla_seconds
+    claimed: Any = StepRun.claimed_elapsed_seconds
+    recorded: Any = StepRun.recorded_elapsed_seconds
 
     def count_where(condition: ColumnElement[bool]) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -322,6 +353,10 @@ def _stats(
             count_where(status == RunStatus.running.value).label("running"),
             count_where(status == RunStatus.cancelled.value).label("cancelled"),
             func.max(case((status.in_(COMPLETED), elapsed), else_=None)).label("worst"),
+            count_where(done & (claimed <= sla)).label("on_time_by_claimed"),
+            count_where(done & (recorded <= sla)).label("on_time_by_recorded"),
+            count_where(done & col(StepRun.breached_event_at).is_not(None)).label("announced"),
+            count_where(done & (col(StepRun.backdated) == True)).label("backdated"),  # noqa: E712
         )
         .where(*conditions)
         .group_by(*keys)
@@ -342,6 +377,10 @@ def _stats(
                 "late": int(row.late),
                 "running": int(row.running),
                 "cancelled": int(row.cancelled),
+                "on_time_by_claimed": int(row.on_time_by_claimed),
+                "on_time_by_recorded": int(row.on_time_by_recorded),
+                "breach_announced": int(row.announced),
+                "backdated": int(row.backdated),
                 "on_time_rate": round(int(row.on_time) / completed, 4) if completed else None,
                 "median_elapsed_seconds": median,
                 "p90_elapsed_seconds": p90,
@@ -414,7 +453,9 @@ def _running_query(unit: Unit | None) -> Any:
     return query
 
 
-def _breach_item(run: StepRun, register_number: str, unit: Unit, m: Measure) -> dict[str, Any]:
+def _breach_item(
+    run: StepRun, register_number: str, unit: Unit, m: Measure, now: datetime
+) -> dict[str, Any]:
     return {
         "run_id": run.id,
         "incident_id": run.incident_id,
@@ -436,6 +477,8 @@ def _breach_item(run: StepRun, register_number: str, unit: Unit, m: Measure) -> 
         "elapsed_text": elapsed_text(m.elapsed_seconds),
         "status": m.status,
         "overdue_seconds": m.overdue_seconds,
+        "actionable_at": run.actionable_at,
+        "claimed_elapsed_seconds": calendar_for(run.calendar).elapsed_seconds(run.started_at, now),
         "_order": (m.elapsed_seconds - run.sla_seconds, -run.started_at.timestamp()),
     }
 
@@ -473,36 +516,18 @@ def breaches(
     ).all()
     items = []
     for run, register_number, run_unit in wall_rows:
-        m = measure(
-            calendar=run.calendar,
-            started_at=run.started_at,
-            sla_seconds=run.sla_seconds,
-            due_at=run.due_at,
-            status=run.status,
-            completed_at=None,
-            elapsed_seconds=None,
-            now=now,
-        )
-        items.append(_breach_item(run, register_number, run_unit, m))
+        m = measure_run(run, now)
+        items.append(_breach_item(run, register_number, run_unit, m, now))
     other_total = 0
     others = session.execute(_running_query(scope_unit).where(col(StepRun.calendar) != WALL)).all()
     for run, register_number, run_unit in others:
-        m = measure(
-            calendar=run.calendar,
-            started_at=run.started_at,
-            sla_seconds=run.sla_seconds,
-            due_at=run.due_at,
-            status=run.status,
-            completed_at=None,
-            elapsed_seconds=None,
-            now=now,
-        )
+        m = measure_run(run, now)
         if m.status not in (RunStatus.at_risk, RunStatus.breached):
             continue
         if only is not None and m.status != only:
             continue
         other_total += 1
-        items.append(_breach_item(run, register_number, run_unit, m))
+        items.append(_breach_item(run, register_number, run_unit, m, now))
     items.sort(key=lambda item: item["_order"], reverse=True)
     page = items[offset : offset + limit]
     for item in page:
@@ -544,6 +569,10 @@ SUMMARY_COLUMNS = [
     "late",
     "running",
     "cancelled",
+    "on_time_by_claimed",
+    "on_time_by_recorded",
+    "breach_announced",
+    "backdated",
     "on_time_rate",
     "median_elapsed_seconds",
     "p90_elapsed_seconds",
@@ -577,11 +606,13 @@ BREACH_COLUMNS = [
     "sla",
     "calendar",
     "started_at",
+    "actionable_at",
     "at_risk_at",
     "due_at",
     "elapsed_seconds",
     "elapsed_text",
     "overdue_seconds",
+    "claimed_elapsed_seconds",
     "incident_id",
     "run_id",
     "assignee_id",
@@ -603,11 +634,13 @@ def breaches_csv(page: dict[str, Any]) -> str:
                 item["sla"],
                 item["calendar"],
                 _wib(item["started_at"]),
+                _wib(item["actionable_at"]),
                 _wib(item["at_risk_at"]),
                 _wib(item["due_at"]),
                 item["elapsed_seconds"],
                 item["elapsed_text"],
                 item["overdue_seconds"],
+                item["claimed_elapsed_seconds"],
                 item["incident_id"],
                 item["run_id"],
                 item["assignee_id"] or "",

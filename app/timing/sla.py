@@ -54,3 +54,24 @@ def parse_sla(text: str) -> Sla:
     if amount < 1 or amount * _UNIT_SECONDS[unit] > MAX_SECONDS:
         raise ValueError(f"not a time standard: {text!r} (must be more than 0 and at most a year)")
     return Sla(text=f"{amount} {unit.value.capitalize()}", amount=amount, unit=unit)
+
+
+_UNITS = (("hari", 86_400), ("jam", 3600), ("menit", 60), ("detik", 1))
+
+
+def elapsed_text(seconds: int) -> str:
+    """Seconds in Indonesian: the largest unit and the next one when not zero.
+
+    "1 jam 12 menit", "2 hari 3 jam", "45 detik"; smaller remainders are dropped.
+    """
+    seconds = max(0, int(seconds))
+    for index, (name, size) in enumerate(_UNITS):
+        if seconds >= size or size == 1:
+            value, rest = divmod(seconds, size)
+            text = f"{value} {name}"
+            if index + 1 < len(_UNITS):
+                next_name, next_size = _UNITS[index + 1]
+                if rest // next_size:
+                    text += f" {rest // next_size} {next_name}"
+            return text
+    raise AssertionError("unreachable")

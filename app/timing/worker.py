@@ -92,7 +92,7 @@ def _candidates(session: Session, now: datetime) -> list[_Candidate]:
         for run in session.execute(query).scalars():
             m = service.measure(
                 calendar=run.calendar,
-                started_at=run.started_at,
+                started_at=run.actionable_at,
                 sla_seconds=run.sla_seconds,
                 due_at=run.due_at,
                 status=run.status,

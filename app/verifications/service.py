@@ -83,7 +83,13 @@ def verify(
         return Outcome(result=verification, audit=audit)
 
     return engine.perform(
-        session, principal, draft.incident_id, Action.verify, handler, occurred_at=body.occurred_at
+        session,
+        principal,
+        draft.incident_id,
+        Action.verify,
+        handler,
+        occurred_at=body.occurred_at,
+        occurred_at_reason=body.occurred_at_reason,
     ).result
 
 

@@ -184,7 +184,7 @@ class TestCreateValidation:
         response = flow.client.post(
             url(flow), json=body(flow, occurred_at=future), headers=flow.as_("danru")
         )
-        assert problem(response, 422, "validation-error")["field"] == "occurred_at"
+        assert problem(response, 422, "occurred-at-out-of-bounds")["field"] == "occurred_at"
 
     def test_refusals_leave_the_incident_at_step_7(self, at_step7: Flow) -> None:
         flow = at_step7
@@ -259,4 +259,4 @@ class TestHappyPath:
         response = flow.client.post(
             url(flow), json=body(flow, occurred_at=when.isoformat()), headers=flow.as_("danru")
         )
-        assert problem(response, 422, "validation-error")["field"] == "occurred_at"
+        assert problem(response, 422, "occurred-at-out-of-bounds")["field"] == "occurred_at"

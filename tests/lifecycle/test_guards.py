@@ -83,13 +83,20 @@ def test_incident_body_validation(flow: Flow) -> None:
         {**INCIDENT, "current_step": 9},
         {**INCIDENT, "kind": "pesta"},
         {**INCIDENT, "location": {**INCIDENT["location"], "kelurahan": "Cikokol"}},  # Tangerang's
-        {**INCIDENT, "reported_at": "2099-01-01T00:00:00+07:00"},
         {**INCIDENT, "occurred_at": "2026-11-28T09:00:00"},  # no offset
         {**INCIDENT, "estimated_crowd": -1},
     ]
     for body in cases:
         response = flow.client.post("/api/v1/incidents", json=body, headers=flow.as_("kasi"))
         problem(response, 422, "validation-error")
+    out_of_bounds = [
+        {**INCIDENT, "reported_at": "2099-01-01T00:00:00+07:00"},
+        {**INCIDENT, "reported_at": "0001-01-02T00:00:00+00:00"},
+        {**INCIDENT, "occurred_at": "2000-01-01T00:00:00+07:00"},
+    ]
+    for body in out_of_bounds:
+        response = flow.client.post("/api/v1/incidents", json=body, headers=flow.as_("kasi"))
+        problem(response, 422, "occurred-at-out-of-bounds")
     assert flow.client.get("/api/v1/incidents", headers=flow.as_("kasi")).json()["total"] == 0
     malformed = flow.client.post(
         "/api/v1/incidents",
@@ -113,12 +120,16 @@ def test_step_body_validation_and_bounds(flow: Flow) -> None:
     )
     future = {**WALIKOTA_ORDER, "occurred_at": "2099-01-01T00:00:00+00:00"}
     body = problem(
-        flow.client.post(url, json=future, headers=flow.as_("camat")), 422, "validation-error"
+        flow.client.post(url, json=future, headers=flow.as_("camat")),
+        422,
+        "occurred-at-out-of-bounds",
     )
     assert "future" in body["detail"]
     early = {**WALIKOTA_ORDER, "occurred_at": "2000-01-01T00:00:00+00:00"}
     body = problem(
-        flow.client.post(url, json=early, headers=flow.as_("camat")), 422, "validation-error"
+        flow.client.post(url, json=early, headers=flow.as_("camat")),
+        422,
+        "occurred-at-out-of-bounds",
     )
     assert "before the step started" in body["detail"] and body["bound"]
     assert flow.incident()["current_step"] == 1

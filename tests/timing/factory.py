@@ -96,9 +96,13 @@ class Seeder:
                 sla_seconds=standard.seconds,
                 calendar=calendar,
                 started_at=started_at,
+                actionable_at=started_at,
                 due_at=cal.due_at(started_at, standard),
                 completed_at=completed_at,
+                recorded_completed_at=completed_at,
                 elapsed_seconds=measured,
+                claimed_elapsed_seconds=measured,
+                recorded_elapsed_seconds=measured,
                 status=status,
             )
             session.add(run)

@@ -69,6 +69,11 @@ def stats(
         "late": late,
         "running": running,
         "cancelled": cancelled,
+        # The dataset claims nothing: both clocks agree with the official one.
+        "on_time_by_claimed": on_time,
+        "on_time_by_recorded": on_time,
+        "breach_announced": 0,
+        "backdated": 0,
         "on_time_rate": rate,
         "median_elapsed_seconds": median,
         "p90_elapsed_seconds": p90,
