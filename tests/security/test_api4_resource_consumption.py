@@ -389,3 +389,21 @@ def test_more_requests_in_progress_than_connections_is_refused() -> None:
     with pytest.raises(ValidationError, match="TRANTIB_MAX_REQUESTS_IN_PROGRESS"):
         Settings(max_requests_in_progress=21, db_pool_size=10, db_max_overflow=10)
     assert Settings(max_requests_in_progress=20, db_pool_size=10, db_max_overflow=10)
+
+
+# -- expensive calls ----------------------------------------------------------------------------
+
+
+def test_reads_do_not_wait_for_a_writer(client, auth, write_lock) -> None:
+    # On SQLite every transaction once began with BEGIN IMMEDIATE: a GET waited for the write
+    # lock (15 s of busy timeout) and then failed with 500 "database is locked".
+    camat = auth("camat.ciledug")
+    assert client.post(INCIDENTS, json=INCIDENT, headers=auth("kasi.ciledug")).status_code == 201
+    with write_lock():
+        assert client.get(f"{API}/units", headers=camat).status_code == 200
+        listed = client.get(INCIDENTS, headers=camat)
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["total"] == 1
+        assert client.get("/readyz").status_code == 200
+    # Writes still take the lock and go ahead once it is free.
+    assert client.post(INCIDENTS, json=INCIDENT, headers=auth("kasi.ciledug")).status_code == 201
