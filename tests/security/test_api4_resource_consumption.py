@@ -409,3 +409,35 @@ def test_reads_do_not_wait_for_a_writer(client, auth, write_lock) -> None:
         assert client.get("/readyz").status_code == 200
     # Writes still take the lock and go ahead once it is free.
     assert client.post(INCIDENTS, json=INCIDENT, headers=auth("kasi.ciledug")).status_code == 201
+
+
+def test_verify_reads_each_stored_file_once_and_reuses_its_answer(flow, monkeypatch) -> None:
+    from app.field_reports import storage
+
+    flow.run_to(9)
+    report_id = flow.field_report_ids[0]
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        assert upload(flow, report_id, JPEG, name).status_code == 201
+    assert upload(flow, report_id, JPEG + b"other", "d.jpg").status_code == 201
+    flow.step9()
+    flow.step10()
+    record = flow.step11()
+    assert sum(1 for e in record["manifest"] if e["type"] == "attachment") == 4
+
+    hashed: list[str] = []
+    sha256_of_file = storage.sha256_of_file
+
+    def counted(path: Any) -> str:
+        hashed.append(path.name)
+        return sha256_of_file(path)
+
+    monkeypatch.setattr(storage, "sha256_of_file", counted)
+    verify = f"{API}/archive-records/{record['id']}/verify"
+    answers = [flow.client.post(verify, headers=flow.as_("kasi")) for _ in range(10)]
+    assert {a.status_code for a in answers} == {200}
+    assert answers[0].json()["valid"] is True
+    # Two distinct files behind four attachments, each read once for ten calls.
+    assert sorted(hashed) == sorted(
+        {e["sha256"] for e in record["manifest"] if e["type"] == "attachment"}
+    )
+    assert all(a.json() == answers[0].json() for a in answers)
