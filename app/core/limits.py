@@ -34,6 +34,7 @@ from app.core.errors import (
     PROBLEM_JSON,
     TYPE_BASE,
     AppError,
+    InvalidToken,
     PayloadTooLarge,
     RequestTimeout,
     ServiceUnavailable,
@@ -243,7 +244,8 @@ def _subject(scope: Scope, authorization: str | None) -> str | None:
     token = authorization[7:].strip()
     try:
         claims = decode_access_token(get_settings(), token)
-    except Exception:
+    except InvalidToken:
+        # Refused by the endpoint's own authentication; anything else is a bug, and a 500.
         return None
     scope.setdefault("state", {})[VERIFIED_CLAIMS] = (token, claims)
     return ("client:" if claims.client else "user:") + claims.sub
