@@ -40,7 +40,7 @@ venv: $(STAMP)
 run: $(STAMP) ## Migrate, add demo data to an empty database, serve on HOST:PORT
 	$(BIN)/python -m app.cli migrate
 	$(BIN)/python -m app.cli seed-demo --if-empty
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-server-header
 
 test: $(STAMP) ## Run the tests (SQLite, or the database in TEST_DATABASE_URL)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)

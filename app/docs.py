@@ -5,9 +5,10 @@ and ReDoc 2 from the files the `fastapi-offline` package ships instead of a CDN.
 
 The OpenAPI document is FastAPI's, finished in one place so that every route gets the same
 contract without repeating it: every error is problem+json (422 with the field errors), the
-400 for a body that is not JSON, 413 for one too large, 401/403 where a token or scopes are
-needed, 429 with Retry-After for the per-token rate limit, the Idempotency-Key header on
-authenticated POSTs, and the client-credentials flow beside the password flow.
+400 for a body that is not JSON, 408 for one too slow, 413 for one too large, 401/403 where a
+token or scopes are needed, 429 with Retry-After for the per-token rate limit, the
+Idempotency-Key header on authenticated POSTs, and the client-credentials flow beside the
+password flow.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ _ERROR_DESCRIPTIONS = {
     400: "Malformed request: the body is not valid JSON (`malformed-json`)",
     401: "No valid bearer token",
     403: "The token lacks a scope this operation needs (`insufficient-scope`)",
+    408: "The body did not arrive within the read deadline (`request-timeout`); send it again",
     409: "A request with the same Idempotency-Key is still being processed",
     413: "The request body is larger than the service accepts (`payload-too-large`)",
     422: "The request body or parameters are not valid",
@@ -216,6 +218,8 @@ def _finish_operation(method: str, operation: dict[str, Any]) -> None:
     if "application/json" in body_types:
         _ensure(responses, 400)
     if body_types:
+        # Bodies are read under a deadline before the request waits for its turn.
+        _ensure(responses, 408)
         _ensure(responses, 413)
     if operation.get("parameters") or body_types:
         _ensure(responses, 422)

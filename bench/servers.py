@@ -198,6 +198,7 @@ class Api:
             "--workers",
             str(self.workers),
             "--no-access-log",
+            "--no-server-header",
             "--log-level",
             "warning",
         ]

@@ -8,10 +8,15 @@ so parallel runs never share state.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
@@ -164,6 +169,49 @@ def app(_configured: None):  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     return create_app()
+
+
+@pytest.fixture
+def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The application served by a real uvicorn on a free port, in a thread of this process.
+    `server_header=False` as the service is started (Makefile, Dockerfile)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="error",
+            lifespan="off",
+            server_header=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def write_lock(engine: Engine) -> Callable[[], AbstractContextManager[None]]:
+    """Hold a writer's lock from another connection, as a concurrent write transaction does:
+    SQLite's one write lock (BEGIN IMMEDIATE), or on PostgreSQL a lock on the incidents table
+    that every insert into it waits for and no read does."""
+
+    @contextmanager
+    def hold() -> Iterator[None]:
+        with engine.connect() as conn, conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("LOCK TABLE incidents IN EXCLUSIVE MODE"))
+            yield
+
+    return hold
 
 
 @pytest.fixture

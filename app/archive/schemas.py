@@ -118,4 +118,7 @@ class Mismatch(BaseModel):
 class VerifyResult(BaseModel):
     valid: bool
     checked: int = Field(description="Manifest entries checked")
+    checked_at: datetime = Field(
+        description="When the hashes were computed; an answer is reused for 30 seconds"
+    )
     mismatches: list[Mismatch]

@@ -4,10 +4,17 @@ Each manifest entry carries the SHA-256 of a document as stored: the canonical J
 row (orders, instruction, draft versions, verifications, briefing, field reports) or the bytes
 of its file (attachments). The manifest itself is hashed too. `verify` recomputes all of it
 from the rows and files as they are now, so any later change to an archived document shows.
+
+Verifying reads every document of the incident and every stored file: each file is hashed
+once per call however many attachments share it, and an answer is reused for
+VERIFY_REUSE_SECONDS (it says when it was computed), one computation at a time per process,
+so that callers asking again and again, or all at once, do not multiply the work.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -204,17 +211,22 @@ def _field_documents(session: Session, incident_id: uuid.UUID) -> Iterator[Docum
             f"Laporan Pelaksanaan Lapangan ({author})",
             row_sha256(report),
         )
+    # Content-addressed: the same photo attached many times is one file, read once.
+    file_sha256: dict[str, str | None] = {}
     for attachment in _rows(
         session,
         Attachment,
         col(Attachment.incident_id) == incident_id,
         order=(col(Attachment.recorded_at), col(Attachment.id)),
     ):
+        key = attachment.storage_key
+        if key not in file_sha256:
+            file_sha256[key] = storage.stored_sha256(key)
         yield Document(
             "attachment",
             attachment.id,
             f"Lampiran {attachment.filename}",
-            storage.stored_sha256(attachment.storage_key),
+            file_sha256[key],
             record_sha256=row_sha256(attachment),
         )
 
@@ -232,12 +244,17 @@ def _entry(doc: Document) -> dict[str, Any]:
 
 def _check_files(session: Session, docs: list[Document]) -> None:
     """An attachment's bytes, re-read from disk, must still be the bytes that were uploaded."""
-    for doc in docs:
-        if doc.type != "attachment":
-            continue
-        recorded = session.execute(
-            select(col(Attachment.sha256)).where(col(Attachment.id) == doc.id)
-        ).scalar_one()
+    files = [doc for doc in docs if doc.type == "attachment"]
+    if not files:
+        return
+    rows = session.execute(
+        select(col(Attachment.id), col(Attachment.sha256)).where(
+            col(Attachment.id).in_([doc.id for doc in files])
+        )
+    )
+    uploaded: dict[uuid.UUID, str] = dict(rows.all())
+    for doc in files:
+        recorded = uploaded[doc.id]
         if doc.sha256 != recorded:
             raise StoredFileMismatch(
                 f"The file of attachment {doc.id} does not match its recorded SHA-256",
@@ -398,8 +415,30 @@ def list_records(
     return {"items": list(rows), "total": total, "limit": limit, "offset": offset}
 
 
+VERIFY_REUSE_SECONDS = 30.0
+_verified: dict[uuid.UUID, tuple[float, dict[str, Any]]] = {}
+_verifying = threading.Lock()
+
+
 def verify(session: Session, record: ArchiveRecord) -> dict[str, Any]:
-    """Recompute every hash of the record from the rows and files as they are now."""
+    """Every hash of the record recomputed from the rows and files as they are now, or as
+    they were at most VERIFY_REUSE_SECONDS ago (`checked_at` says when)."""
+    with _verifying:
+        now = time.monotonic()
+        reused = _verified.get(record.id)
+        if reused is not None and now - reused[0] < VERIFY_REUSE_SECONDS:
+            return reused[1]
+        result = _verify(session, record)
+        for stale in [
+            key for key, (at, _) in _verified.items() if now - at >= VERIFY_REUSE_SECONDS
+        ]:
+            del _verified[stale]
+        _verified[record.id] = (now, result)
+        return result
+
+
+def _verify(session: Session, record: ArchiveRecord) -> dict[str, Any]:
+    checked_at = clock.now()
     mismatches: list[dict[str, Any]] = []
     if sha256_of(record.manifest) != record.manifest_sha256:
         mismatches.append(
@@ -449,4 +488,9 @@ def verify(session: Session, record: ArchiveRecord) -> dict[str, Any]:
                     "actual": doc.sha256,
                 }
             )
-    return {"valid": not mismatches, "checked": len(record.manifest), "mismatches": mismatches}
+    return {
+        "valid": not mismatches,
+        "checked": len(record.manifest),
+        "checked_at": checked_at,
+        "mismatches": mismatches,
+    }

@@ -114,6 +114,14 @@ def _client_principal(session: Session, claims: AccessClaims) -> Principal:
     )
 
 
+def authenticate(session: Session, claims: AccessClaims) -> Principal:
+    """The caller of verified claims as the database has them now: InvalidToken when the
+    token was revoked, the account or client disabled, or the role changed since."""
+    if claims.client:
+        return _client_principal(session, claims)
+    return _user_principal(session, claims)
+
+
 def get_principal(
     request: Request,
     security_scopes: SecurityScopes,
@@ -130,10 +138,7 @@ def get_principal(
             raise InvalidToken("Token expired or not yet valid")
     else:
         claims = decode_access_token(get_settings(), token)
-    if claims.client:
-        principal = _client_principal(session, claims)
-    else:
-        principal = _user_principal(session, claims)
+    principal = authenticate(session, claims)
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
     if missing:
         error = InsufficientScope(

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     max_requests_in_progress: int = Field(default=8, ge=1, le=400)
     queue_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
+    # A request's whole body must arrive within this many seconds, before the request waits
+    # for its turn (408 otherwise); uploads have the longer upload_read_timeout_seconds.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    upload_read_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
 
     jwt_algorithm: str = "HS256"
     jwt_signing_key: str = DEFAULT_SIGNING_KEY

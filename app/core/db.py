@@ -1,4 +1,11 @@
-"""Engine and the request session: one transaction per request, committed once."""
+"""Engine and the request session: one transaction per request, committed once.
+
+On SQLite a transaction that may write begins with BEGIN IMMEDIATE, taking the database's
+one write lock at once, so that writers queue on the busy timeout instead of failing when a
+read lock cannot be upgraded. A read-only transaction (a GET, the readiness probe) begins
+with a plain BEGIN and `query_only`: in WAL mode it reads its snapshot while a writer holds
+the lock, and never waits behind one. PostgreSQL's readers never wait for writers anyway.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from app.core.config import Settings, get_settings
 
+# Execution option of the engines whose transactions only read (see read_only()).
+READ_ONLY = "trantib_read_only"
+# Methods whose request sessions only read.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-def make_engine(settings: Settings) -> Engine:
+
+def make_engine(settings: Settings, *, poolclass: Any = None) -> Engine:
     url = settings.database_url
+    pool = {"poolclass": poolclass} if poolclass is not None else {}
     if settings.is_sqlite:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -27,9 +41,12 @@ def make_engine(settings: Settings) -> Engine:
                 "check_same_thread": False,
                 "timeout": settings.sqlite_busy_timeout_ms / 1000,
             },
+            **pool,
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
+    if poolclass is not None:
+        return create_engine(url, pool_pre_ping=True, **pool)
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
@@ -53,7 +70,15 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = bool(connection.get_execution_options().get(READ_ONLY))
+        # query_only makes a write slipped into a read-only transaction fail at once rather
+        # than upgrade its lock (and refuses BEGIN IMMEDIATE, so it goes first); the pooled
+        # connection remembers its state.
+        info = connection.connection.info
+        if info.get(READ_ONLY, False) != read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            info[READ_ONLY] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @lru_cache
@@ -61,9 +86,26 @@ def get_engine() -> Engine:
     return make_engine(get_settings())
 
 
-def get_session() -> Iterator[Session]:
-    """The request's session: commits once when the endpoint returns, rolls back on error."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+@lru_cache(maxsize=8)
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+@lru_cache
+def get_probe_engine() -> Engine:
+    """Read-only and outside the pool: the readiness probe answers while every pooled
+    connection is taken by requests waiting their turn."""
+    return read_only(make_engine(get_settings(), poolclass=NullPool))
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's session: commits once when the endpoint returns, rolls back on error.
+    GET and HEAD requests only read; their transactions never take SQLite's write lock."""
+    engine = get_engine()
+    if request.method in READ_METHODS:
+        engine = read_only(engine)
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -103,6 +103,10 @@ class IncidentClosed(Conflict):
     kind, title = "incident-closed", "The incident takes no more actions"
 
 
+class RequestTimeout(AppError):
+    status, kind, title = 408, "request-timeout", "The request body arrived too slowly"
+
+
 class PreconditionFailed(AppError):
     status, kind, title = 412, "precondition-failed", "The resource has changed"
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
@@ -32,7 +33,10 @@ from app.core.config import get_settings
 from app.core.errors import (
     PROBLEM_JSON,
     TYPE_BASE,
+    AppError,
+    InvalidToken,
     PayloadTooLarge,
+    RequestTimeout,
     ServiceUnavailable,
     TooManyRequests,
 )
@@ -45,7 +49,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 async def send_problem(
     scope: Scope,
     send: Send,
-    error: type[PayloadTooLarge | TooManyRequests | ServiceUnavailable],
+    error: type[AppError],
     detail: str,
     headers: dict[str, str] | None = None,
     **extra: object,
@@ -82,7 +86,7 @@ class _BodyTooLarge(HTTPException):
 
 def body_limit(headers: Headers) -> int:
     settings = get_settings()
-    if headers.get("content-type", "").lower().startswith("multipart/form-data"):
+    if is_upload(headers):
         return settings.attachment_max_bytes + MULTIPART_OVERHEAD
     return settings.max_body_bytes
 
@@ -240,13 +244,88 @@ def _subject(scope: Scope, authorization: str | None) -> str | None:
     token = authorization[7:].strip()
     try:
         claims = decode_access_token(get_settings(), token)
-    except Exception:
+    except InvalidToken:
+        # Refused by the endpoint's own authentication; anything else is a bug, and a 500.
         return None
     scope.setdefault("state", {})[VERIFIED_CLAIMS] = (token, claims)
     return ("client:" if claims.client else "user:") + claims.sub
 
 
 # -- requests in progress ----------------------------------------------------------------------
+
+# Requests that never wait for a turn: the liveness probe, and the readiness probe, which reads
+# outside the pool (a container health check must not time out because the service is busy).
+UNQUEUED_PATHS = frozenset({"/healthz", "/readyz"})
+# Key of the request state entry holding the ReceivedBody of a request let in.
+RECEIVED_BODY = "received_body"
+REPLAY_CHUNK = 64 * 1024
+
+
+def is_upload(headers: Headers) -> bool:
+    return headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
+class ReceivedBody:
+    """A request body read in full before its request is let in. In memory up to the JSON
+    limit; an upload rolls over to a temporary file, so it costs disk, not memory."""
+
+    def __init__(self) -> None:
+        # Closed by close(), when the request is done with.
+        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=get_settings().max_body_bytes
+        )
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self.size += len(data)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body from its start, in chunks; each reader keeps its own place."""
+        offset = 0
+        while True:
+            self._file.seek(offset)
+            chunk = self._file.read(REPLAY_CHUNK)
+            if not chunk:
+                return
+            offset += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its body was complete."""
+
+
+async def _receive_body(receive: Receive, body: ReceivedBody, seconds: float) -> None:
+    """Read the whole body into `body` within `seconds`; TimeoutError when it takes longer."""
+    async with asyncio.timeout(seconds):
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            body.write(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+
+def _replaying(body: ReceivedBody, receive: Receive) -> Receive:
+    """A receive that hands out the body read before, then waits for the disconnect."""
+    chunks = body.chunks()
+    pending = next(chunks, None)
+    done = False
+
+    async def replayed() -> Message:
+        nonlocal pending, done
+        if done:
+            return await receive()
+        chunk, pending = pending, next(chunks, None)
+        done = pending is None
+        return {"type": "http.request", "body": chunk or b"", "more_body": not done}
+
+    return replayed
 
 
 class ConcurrencyLimitMiddleware:
@@ -259,6 +338,11 @@ class ConcurrencyLimitMiddleware:
     every thread while waiting for a connection, and the requests holding the connections
     then waited for a thread: nothing moved until the pool's 30 s timeout failed them all.
     With no more requests inside than connections, every request let in finds one.
+
+    A request waits for its turn only once its whole body has arrived, and the body must
+    arrive within `body_read_timeout_seconds` (uploads: `upload_read_timeout_seconds`), else
+    408 and the connection is closed. Admitted first, eight clients sending a few bytes of
+    body and then nothing held every turn, and everyone else got 503.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -269,9 +353,38 @@ class ConcurrencyLimitMiddleware:
         self._slots = weakref.WeakKeyDictionary()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == "/healthz":
+        if scope["type"] != "http" or scope["path"] in UNQUEUED_PATHS:
             await self.app(scope, receive, send)
             return
+        settings = get_settings()
+        upload = is_upload(Headers(scope=scope))
+        body = ReceivedBody()
+        try:
+            try:
+                await _receive_body(
+                    receive,
+                    body,
+                    settings.upload_read_timeout_seconds
+                    if upload
+                    else settings.body_read_timeout_seconds,
+                )
+            except TimeoutError:
+                await send_problem(
+                    scope,
+                    send,
+                    RequestTimeout,
+                    "The request body did not arrive in time; send it again",
+                    headers={"Connection": "close"},
+                )
+                return
+            except _ClientGone:
+                return
+            scope.setdefault("state", {})[RECEIVED_BODY] = body
+            await self._admitted(scope, _replaying(body, receive), send)
+        finally:
+            body.close()
+
+    async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
         settings = get_settings()
         loop = asyncio.get_running_loop()
         slots = self._slots.get(loop)

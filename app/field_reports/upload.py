@@ -1,10 +1,12 @@
 """Receive one file from a multipart/form-data request, streamed to disk as it arrives.
 
-FastAPI's `UploadFile` reads the whole request before the endpoint runs. Here the body is fed
+FastAPI's `UploadFile` parses the whole request before the endpoint runs. Here the body is fed
 to python-multipart chunk by chunk: the file part goes straight to a temporary file while its
 SHA-256 and size are computed, the type is decided from the first bytes, and the request is
 refused (413, 415) as soon as the limit is passed or the magic bytes are wrong, without
-reading the rest.
+parsing the rest. The bytes themselves arrived before the request was let in
+(app.core.limits): into a temporary file, under the upload deadline and the size limit, so a
+slow upload never holds a turn.
 """
 
 from __future__ import annotations

@@ -5,6 +5,13 @@ and the headers a client relies on) and does nothing more; with another body it 
 422; while the first request is still running a retry gets 409. Keys are kept 24 hours. Only
 answers below 500 are stored: after a server error the client may retry the work.
 
+The caller is authenticated, revocation included, before anything is claimed or replayed: a
+logged-out token gets the endpoint's 401, never the answer stored under its key. The body
+was read in full before the request was let in (app.core.limits); the fingerprint covers all
+of it, and an upload's fingerprint is made of its parts (name, file name, content type and the
+SHA-256 of the content) rather than its raw bytes, so a retry that a client library sends
+with a new multipart boundary is the same request.
+
 The record is claimed in its own short transaction before the action runs, so two requests
 with one key can never both run the action. A request that dies between its action's commit
 and storing its answer leaves a stale claim; it is taken over after STALE_AFTER, and the step
@@ -18,17 +25,23 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from python_multipart import MultipartParser
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import parse_options_header
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth.deps import authenticate
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import get_engine
-from app.core.errors import PROBLEM_JSON, TYPE_BASE
-from app.core.security import decode_access_token
+from app.core.errors import PROBLEM_JSON, TYPE_BASE, InvalidToken
+from app.core.limits import RECEIVED_BODY, VERIFIED_CLAIMS, ReceivedBody, is_upload
+from app.core.security import AccessClaims, decode_access_token
 from app.idempotency.models import IdempotencyRecord
 
 HEADER = b"idempotency-key"
@@ -59,10 +72,11 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope["headers"])
         key_raw = headers.get(HEADER)
-        caller = _caller(headers.get(b"authorization"))
-        if key_raw is None or caller is None:
+        claims = _claims(scope, headers.get(b"authorization")) if key_raw is not None else None
+        if key_raw is None or claims is None:
             await self.app(scope, receive, send)
             return
+        caller = ("client:" if claims.client else "user:") + claims.sub
         key = key_raw.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY_LENGTH:
             await _send(
@@ -76,17 +90,13 @@ class IdempotencyMiddleware:
                 ),
             )
             return
-        body, more = await _read_body(receive)
-        fingerprint = hashlib.sha256(
-            scope["method"].encode()
-            + b" "
-            + scope["path"].encode()
-            + b"?"
-            + scope.get("query_string", b"")
-            + b"\n"
-            + body
-        ).hexdigest()
-        decision = await run_in_threadpool(_claim, caller, key, fingerprint)
+        body: ReceivedBody = scope["state"][RECEIVED_BODY]
+        fingerprint = await run_in_threadpool(_fingerprint, scope, body)
+        decision = await run_in_threadpool(_claim, claims, caller, key, fingerprint)
+        if decision is _UNAUTHENTICATED:
+            # The endpoint refuses the token itself, with its 401; nothing is claimed.
+            await self.app(scope, receive, send)
+            return
         if isinstance(decision, IdempotencyRecord):
             if decision.fingerprint != fingerprint:
                 await _send(
@@ -122,13 +132,6 @@ class IdempotencyMiddleware:
 
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
 
-        async def replay_receive() -> Message:
-            nonlocal body
-            if body is not None:
-                chunk, body = body, None  # type: ignore[assignment]
-                return {"type": "http.request", "body": chunk, "more_body": more}
-            return await receive()
-
         async def capture_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
@@ -138,31 +141,99 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture_send)
+            await self.app(scope, receive, capture_send)
         finally:
             await run_in_threadpool(_finish, caller, key, captured)
 
 
-def _caller(authorization: bytes | None) -> str | None:
-    """The token's subject, or None (the request then fails authentication anyway)."""
+def _claims(scope: Scope, authorization: bytes | None) -> AccessClaims | None:
+    """The verified claims of the bearer token, or None: the endpoint then refuses the token
+    itself. Only an invalid token is None; anything else failing here is a bug, and a 500."""
     if not authorization or not authorization.lower().startswith(b"bearer "):
         return None
+    token = authorization[7:].decode("latin-1").strip()
+    verified = scope.get("state", {}).get(VERIFIED_CLAIMS)
+    if verified is not None and verified[0] == token:
+        claims: AccessClaims = verified[1]
+        return claims
     try:
-        claims = decode_access_token(get_settings(), authorization[7:].decode("latin-1").strip())
-    except Exception:
+        return decode_access_token(get_settings(), token)
+    except InvalidToken:
         return None
-    return ("client:" if claims.client else "user:") + claims.sub
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """The whole body (the app's own size limit still applies to what follows)."""
-    chunks = bytearray()
-    limit = get_settings().max_body_bytes
-    while True:
-        message = await receive()
-        chunks.extend(message.get("body", b""))
-        if not message.get("more_body") or len(chunks) > limit:
-            return bytes(chunks), bool(message.get("more_body"))
+def _fingerprint(scope: Scope, body: ReceivedBody) -> str:
+    digest = hashlib.sha256(
+        scope["method"].encode()
+        + b" "
+        + scope["path"].encode()
+        + b"?"
+        + scope.get("query_string", b"")
+        + b"\n"
+    )
+    headers = Headers(scope=scope)
+    parts = _multipart_parts(headers, body) if is_upload(headers) else None
+    if parts is None:
+        for chunk in body.chunks():
+            digest.update(chunk)
+    else:
+        digest.update(b"multipart\n" + json.dumps(parts, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _multipart_parts(headers: Headers, body: ReceivedBody) -> list[dict[str, Any]] | None:
+    """Each part's name, file name, content type and SHA-256, in order; None when the body
+    is not well-formed multipart (the endpoint refuses it; its raw bytes are the print)."""
+    _, params = parse_options_header(headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if not boundary:
+        return None
+    parts: list[dict[str, Any]] = []
+    part_headers: dict[bytes, bytes] = {}
+    field, value = bytearray(), bytearray()
+    digest = hashlib.sha256()
+
+    def on_part_begin() -> None:
+        nonlocal digest
+        part_headers.clear()
+        digest = hashlib.sha256()
+
+    def on_header_end() -> None:
+        part_headers[bytes(field).strip().lower()] = bytes(value).strip()
+        field.clear()
+        value.clear()
+
+    def on_part_end() -> None:
+        _, options = parse_options_header(part_headers.get(b"content-disposition", b""))
+        parts.append(
+            {
+                "name": _text(options.get(b"name")),
+                "filename": _text(options.get(b"filename")),
+                "content_type": _text(part_headers.get(b"content-type")),
+                "sha256": digest.hexdigest(),
+            }
+        )
+
+    callbacks = {
+        "on_part_begin": on_part_begin,
+        "on_header_field": lambda data, start, end: field.extend(data[start:end]),
+        "on_header_value": lambda data, start, end: value.extend(data[start:end]),
+        "on_header_end": on_header_end,
+        "on_part_data": lambda data, start, end: digest.update(data[start:end]),
+        "on_part_end": on_part_end,
+    }
+    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+    try:
+        for chunk in body.chunks():
+            parser.write(chunk)
+        parser.finalize()
+    except FormParserError:
+        return None
+    return parts
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", "replace")
 
 
 _RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
@@ -183,11 +254,22 @@ _DONE = (
 )
 
 
-def _claim(caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
-    """Claim the key (None) or return the record that already holds it."""
+# _claim's answer when the token was revoked or its account disabled.
+_UNAUTHENTICATED = object()
+
+
+def _claim(
+    claims: AccessClaims, caller: str, key: str, fingerprint: str
+) -> IdempotencyRecord | object | None:
+    """Claim the key (None) or return the record that already holds it; _UNAUTHENTICATED,
+    with nothing claimed, when the token no longer authenticates its caller."""
     now = clock.now()
     this = {"of_caller": caller, "of_key": key}
     with Session(get_engine()) as session:
+        try:
+            authenticate(session, claims)
+        except InvalidToken:
+            return _UNAUTHENTICATED
         # One transaction: an expired record of the key goes, and the claim takes its place.
         db = session.connection()
         db.execute(_DROP_EXPIRED, {**this, "now": now})
@@ -214,7 +296,7 @@ def _claim(caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
             )
         ).scalar_one_or_none()
         if existing is None:
-            return _claim(caller, key, fingerprint)
+            return _claim(claims, caller, key, fingerprint)
         stale = existing.state == "in_flight" and existing.created_at < now - STALE_AFTER
         if stale and existing.fingerprint == fingerprint:
             taken = session.execute(

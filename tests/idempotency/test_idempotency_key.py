@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.audit.models import AuditEvent
+from app.field_reports.models import Attachment
 from app.idempotency.models import IdempotencyRecord
 from app.incidents.models import Incident
 from tests.lifecycle.flow import INCIDENT, WALIKOTA_ORDER, Flow
+from tests.security.conftest import JPEG
 
 
 def count(engine, model) -> int:
@@ -131,3 +139,92 @@ def test_an_expired_key_starts_afresh(flow: Flow, engine) -> None:
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.json()["id"] == again.json()["id"]
     assert count(engine, IdempotencyRecord) == 1
+
+
+def test_a_revoked_token_gets_no_replay(client, auth, engine) -> None:
+    """After logout the same POST with the same key must not hand the client secret out again."""
+    from app.clients.models import ServiceClient
+
+    admin = {**auth("admin"), "Idempotency-Key": "new-client"}
+    body = {"name": "Dasbor Pemkot", "scopes": ["incidents:read"]}
+    first = client.post("/api/v1/clients", json=body, headers=admin)
+    assert first.status_code == 201, first.text
+    assert first.json()["client_secret"]
+    assert client.post("/api/v1/auth/logout", headers=auth("admin")).status_code == 204
+    again = client.post("/api/v1/clients", json=body, headers=admin)
+    assert again.status_code == 401, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["type"].endswith("/invalid-token")
+    assert "idempotent-replayed" not in again.headers
+    assert "client_secret" not in again.text
+    assert count(engine, ServiceClient) == 1
+
+
+def _multipart(boundary: str, content: bytes, caption: str = "Situasi") -> bytes:
+    return (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\n{caption}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="foto.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+
+def _upload(app: Any, flow: Flow, report_id: str, key: str, boundary: str, content: bytes) -> Any:
+    """The body handed to the service in 64 KiB pieces, as off a network (the test client
+    would join them into one)."""
+    body = _multipart(boundary, content)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(
+                f"/api/v1/field-reports/{report_id}/attachments",
+                content=pieces(),
+                headers={
+                    **flow.as_("anggota1"),
+                    "Idempotency-Key": key,
+                    "Content-Type": f"multipart/form-data; boundary={boundary}",
+                },
+            )
+
+    return anyio.run(send)
+
+
+@pytest.fixture
+def report_id(flow: Flow) -> str:
+    """A field report of anggota1, at step 8."""
+    flow.run_to(8)
+    flow.step8(("anggota1",))
+    return flow.field_report_ids[0]
+
+
+def test_a_retried_upload_with_a_new_boundary_is_the_same_request(
+    flow: Flow, engine, app: Any, report_id: str
+) -> None:
+    first = _upload(app, flow, report_id, "photo-1", "first-boundary", JPEG)
+    assert first.status_code == 201, first.text
+    retried = _upload(app, flow, report_id, "photo-1", "another-boundary-42", JPEG)
+    assert retried.status_code == 201, retried.text
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json() == first.json()
+    assert count(engine, Attachment) == 1
+
+
+def test_uploads_alike_in_their_first_mebibyte_are_different_requests(
+    flow: Flow, engine, app: Any, report_id: str
+) -> None:
+    shared = JPEG + bytes(3 * 1024 * 1024 // 2)
+    first = _upload(app, flow, report_id, "photo-2", "b1", shared + b"first")
+    assert first.status_code == 201, first.text
+    other = _upload(app, flow, report_id, "photo-2", "b1", shared + b"other")
+    assert other.status_code == 422, other.text
+    assert other.headers["content-type"] == "application/problem+json"
+    assert other.json()["type"].endswith("/idempotency-key-reused")
+    assert count(engine, Attachment) == 1

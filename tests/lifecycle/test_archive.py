@@ -308,7 +308,9 @@ class TestVerify:
         verify = f"/api/v1/archive-records/{record['id']}/verify"
         response = flow.client.post(verify, headers=flow.auth("pimpinan"))
         assert response.status_code == 200, response.text
-        assert response.json() == {
+        result = response.json()
+        assert datetime.fromisoformat(result.pop("checked_at")).utcoffset() is not None
+        assert result == {
             "valid": True,
             "checked": len(record["manifest"]),
             "mismatches": [],

@@ -313,50 +313,52 @@ def test_idle_buckets_are_dropped(monkeypatch) -> None:
 # -- requests in progress -----------------------------------------------------------------------
 
 
-def _held_and_queued(app, camat: dict[str, str]) -> tuple[Any, Any, Any]:  # type: ignore[no-untyped-def]
-    """One POST held inside the application (its body arrives late), then a GET and a health
-    check sent while it is held; the held POST is released at the end."""
+def _held_and_queued(app, write_lock, kasi: dict[str, str]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A POST held inside the application (it waits for a database lock the test holds),
+    GETs sent until one finds no turn free, then the probes; the lock is let go at the end."""
     import httpx
 
-    async def scenario() -> tuple[Any, Any, Any]:
-        release = anyio.Event()
-
-        async def late_body() -> Any:
-            yield b'{"title": '
-            await release.wait()
-            yield b'"Unjuk rasa"}'
-
+    async def scenario() -> dict[str, Any]:
+        answers: dict[str, Any] = {}
         transport = httpx.ASGITransport(app=app)
-        held: dict[str, httpx.Response] = {}
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
 
             async def hold() -> None:
-                held["answer"] = await ac.post(
-                    INCIDENTS,
-                    content=late_body(),
-                    headers={**camat, "Content-Type": "application/json"},
-                )
+                answers["held"] = await ac.post(INCIDENTS, json=INCIDENT, headers=kasi)
 
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(hold)
-                await anyio.sleep(0.2)
-                queued = await ac.get(f"{API}/units", headers=camat)
-                health = await ac.get("/healthz")
-                release.set()
-        return held["answer"], queued, health
+                with write_lock():
+                    tasks.start_soon(hold)
+                    # The POST takes the only turn at some point; until then GETs get in.
+                    deadline = anyio.current_time() + 10
+                    while anyio.current_time() < deadline:
+                        answers["queued"] = await ac.get(f"{API}/units", headers=kasi)
+                        if answers["queued"].status_code != 200:
+                            break
+                    answers["health"] = await ac.get("/healthz")
+                    answers["ready"] = await ac.get("/readyz")
+                    answers["held_while_probed"] = "held" not in answers
+                # The lock is gone: the held POST finishes.
+        return answers
 
     return anyio.run(scenario)
 
 
-def test_a_request_over_the_limit_waits_its_turn_then_gets_503(app, auth, settings_env) -> None:
+def test_a_request_over_the_limit_waits_its_turn_then_gets_503(
+    app, auth, settings_env, write_lock
+) -> None:
     settings_env(max_requests_in_progress=1, queue_timeout_seconds=0.3)
-    held, queued, health = _held_and_queued(app, auth("camat.ciledug"))
+    answers = _held_and_queued(app, write_lock, auth("kasi.ciledug"))
+    queued = answers["queued"]
     found = problem(queued, 503, "service-unavailable")
     assert queued.headers["retry-after"] == "5"
     assert "capacity" in found["detail"]
-    # The liveness probe never queues; the held request finishes on its own terms.
-    assert health.status_code == 200
-    assert held.status_code == 422, held.text
+    # Neither probe waits for a turn, and readiness reads past the writer's lock.
+    assert answers["held_while_probed"]
+    assert answers["health"].status_code == 200
+    assert answers["ready"].status_code == 200, answers["ready"].text
+    # The held request finishes on its own terms once the lock is gone.
+    assert answers["held"].status_code == 201, answers["held"].text
 
 
 def test_a_burst_over_the_limit_is_served_in_turn(app, auth, settings_env) -> None:
@@ -389,3 +391,53 @@ def test_more_requests_in_progress_than_connections_is_refused() -> None:
     with pytest.raises(ValidationError, match="TRANTIB_MAX_REQUESTS_IN_PROGRESS"):
         Settings(max_requests_in_progress=21, db_pool_size=10, db_max_overflow=10)
     assert Settings(max_requests_in_progress=20, db_pool_size=10, db_max_overflow=10)
+
+
+# -- expensive calls ----------------------------------------------------------------------------
+
+
+def test_reads_do_not_wait_for_a_writer(client, auth, write_lock) -> None:
+    # On SQLite every transaction once began with BEGIN IMMEDIATE: a GET waited for the write
+    # lock (15 s of busy timeout) and then failed with 500 "database is locked".
+    camat = auth("camat.ciledug")
+    assert client.post(INCIDENTS, json=INCIDENT, headers=auth("kasi.ciledug")).status_code == 201
+    with write_lock():
+        assert client.get(f"{API}/units", headers=camat).status_code == 200
+        listed = client.get(INCIDENTS, headers=camat)
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["total"] == 1
+        assert client.get("/readyz").status_code == 200
+    # Writes still take the lock and go ahead once it is free.
+    assert client.post(INCIDENTS, json=INCIDENT, headers=auth("kasi.ciledug")).status_code == 201
+
+
+def test_verify_reads_each_stored_file_once_and_reuses_its_answer(flow, monkeypatch) -> None:
+    from app.field_reports import storage
+
+    flow.run_to(9)
+    report_id = flow.field_report_ids[0]
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        assert upload(flow, report_id, JPEG, name).status_code == 201
+    assert upload(flow, report_id, JPEG + b"other", "d.jpg").status_code == 201
+    flow.step9()
+    flow.step10()
+    record = flow.step11()
+    assert sum(1 for e in record["manifest"] if e["type"] == "attachment") == 4
+
+    hashed: list[str] = []
+    sha256_of_file = storage.sha256_of_file
+
+    def counted(path: Any) -> str:
+        hashed.append(path.name)
+        return sha256_of_file(path)
+
+    monkeypatch.setattr(storage, "sha256_of_file", counted)
+    verify = f"{API}/archive-records/{record['id']}/verify"
+    answers = [flow.client.post(verify, headers=flow.as_("kasi")) for _ in range(10)]
+    assert {a.status_code for a in answers} == {200}
+    assert answers[0].json()["valid"] is True
+    # Two distinct files behind four attachments, each read once for ten calls.
+    assert sorted(hashed) == sorted(
+        {e["sha256"] for e in record["manifest"] if e["type"] == "attachment"}
+    )
+    assert all(a.json() == answers[0].json() for a in answers)
