@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlmodel import Session, col
 
 from app.auth.models import RevokedToken
-from app.auth.roles import Role
+from app.auth.roles import ROLE_SCOPES, Role
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Scope
 from app.clients.models import ServiceClient
 from app.core import clock
@@ -56,6 +56,10 @@ class Principal:
         return str(scope) in self.scopes
 
 
+_ROLE_SCOPE_NAMES = {
+    role: frozenset(str(s) for s in scopes) for role, scopes in ROLE_SCOPES.items()
+}
+
 # Every authenticated request runs one of these: built once, executed with parameters.
 _revoked = exists().where(col(RevokedToken.jti) == bindparam("jti")).label("revoked")
 _USER = select(
@@ -86,12 +90,16 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
         raise InvalidToken("Token has been revoked")
     if row.role != claims.role:
         raise InvalidToken("Token has been revoked")
+    role = Role(row.role)
     return Principal(
         id=user_id,
         username=row.username,
-        role=Role(row.role),
+        role=role,
         unit_id=row.unit_id,
-        scopes=frozenset(claims.scopes),
+        # The token says which scopes were asked for; the role says which a person may hold.
+        # A token claiming more (a forged one, or one issued before the role table changed)
+        # gets no more than the role's.
+        scopes=frozenset(claims.scopes) & _ROLE_SCOPE_NAMES[role],
         jti=claims.jti,
     )
 

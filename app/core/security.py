@@ -39,6 +39,9 @@ PASSWORD_MAX = 128
 # Compact JWS only. base64 decoding skips characters outside its alphabet, so without this
 # check a signed token with junk appended would still verify.
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Keys published with earlier releases of this project, as defaults or examples: whoever has
+# read them can sign any token, so no server accepts them.
+_PUBLISHED_KEYS = frozenset({"change-me-development-signing-key-32b"})
 _ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
 # Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about a third of the
@@ -140,6 +143,12 @@ def _keys(settings: Settings) -> tuple[Any, Any]:
     if algorithm not in ("HS256", "HS384", "HS512"):
         raise KeyConfigError(f"unsupported JWT algorithm {algorithm!r}")
     key = settings.jwt_signing_key
+    if key is None:
+        raise KeyConfigError("TRANTIB_JWT_SIGNING_KEY is not set; set a random key of 32+ bytes")
+    if key in _PUBLISHED_KEYS:
+        raise KeyConfigError(
+            "TRANTIB_JWT_SIGNING_KEY is a published example key; set a random key of 32+ bytes"
+        )
     if len(key.encode()) < MIN_HMAC_KEY_BYTES:
         raise KeyConfigError(f"TRANTIB_JWT_SIGNING_KEY must be at least {MIN_HMAC_KEY_BYTES} bytes")
     return key, key

@@ -87,6 +87,31 @@ def test_a_well_formed_forgery_with_the_real_key_is_accepted(client, camat_id):
     assert response.json()["username"] == "camat.ciledug"
 
 
+def test_a_person_holds_no_scope_beyond_their_role(client, user_id, auth):
+    # Signed with the real key: only the role table stands between the claim and the scope.
+    anggota = user_id("anggota1.ciledug")
+    forged = sign(claims(anggota, role="anggota", scope="users:admin units:read"))
+    body = {
+        "username": "admin2",
+        "full_name": "Admin Dua",
+        "role": "admin",
+        "password": "a-long-enough-password",
+    }
+    headers = {"Authorization": f"Bearer {forged}"}
+    response = client.post("/api/v1/users", json=body, headers=headers)
+    assert response.status_code == 403, response.text
+    assert kind(response) == "insufficient-scope"
+    # The scopes of the role that the token also claims still work.
+    assert client.get("/api/v1/units", headers=headers).status_code == 200
+    listed = client.get("/api/v1/users", params={"q": "admin2"}, headers=auth("admin"))
+    assert "admin2" not in [user["username"] for user in listed.json()["items"]]
+
+
+def test_a_token_signed_with_the_once_published_default_key_is_refused(client, camat_id):
+    token = sign(claims(camat_id), key="change-me-development-signing-key-32b")
+    assert_invalid_token(client.get(ME, headers={"Authorization": f"Bearer {token}"}))
+
+
 def _alg_none(subject: str) -> str:
     header = {"alg": "none", "typ": "at+jwt", "kid": get_settings().jwt_key_id}
     return f"{b64(header)}.{b64(claims(subject))}."
