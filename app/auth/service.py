@@ -114,6 +114,8 @@ def issue_tokens(
         unit=unit.code if unit else None,
         scopes=scopes,
         token_version=user.token_version,
+        # Revoking the family (a reused refresh token) ends this access token too.
+        family=str(family_id),
     )
     refresh_token = new_opaque_token()
     now = clock.now()

@@ -96,6 +96,8 @@ class AccessClaims:
     token_version: int
     client: bool
     expires_at: datetime
+    # The refresh-token family (login) a person's token was minted in; None for clients.
+    family: str | None = None
 
 
 def hash_password(password: str) -> str:
@@ -167,6 +169,7 @@ def create_access_token(
     scopes: list[str],
     token_version: int,
     client: bool = False,
+    family: str | None = None,
 ) -> tuple[str, AccessClaims]:
     signing_key, _ = _keys(settings)
     issued = clock.now()
@@ -186,10 +189,12 @@ def create_access_token(
         "aud": settings.jwt_audience,
         "jti": jti,
     }
+    if family is not None:
+        claims["fam"] = family
     headers = {"typ": ACCESS_TOKEN_TYPE, "kid": settings.jwt_key_id}
     token = jwt.encode(claims, signing_key, algorithm=settings.jwt_algorithm, headers=headers)
     return token, AccessClaims(
-        subject, role, unit, tuple(scopes), jti, token_version, client, expires
+        subject, role, unit, tuple(scopes), jti, token_version, client, expires, family
     )
 
 
@@ -240,12 +245,22 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         )
     except (JOSEError, ValueError, TypeError) as exc:
         raise InvalidToken("Token signature or claims are not valid") from exc
+    times: list[Any] = [claims.get(name) for name in ("iat", "nbf", "exp")]
+    # python-jose takes "exp": "1e3" or a float; arithmetic on them below would be a 500.
+    if not all(type(value) is int for value in times):
+        raise InvalidToken("Token times are not integers")
+    iat, nbf, exp = times
     now_ts = clock.now().timestamp()
-    if not isinstance(claims.get("iat"), int) or claims["iat"] > now_ts + LEEWAY_SECONDS:
+    if iat > now_ts + LEEWAY_SECONDS:
         raise InvalidToken("Token issued in the future")
     # python-jose checks exp/nbf against the system clock; the service clock decides too.
-    if claims["exp"] + LEEWAY_SECONDS < now_ts or claims["nbf"] - LEEWAY_SECONDS > now_ts:
+    if exp + LEEWAY_SECONDS < now_ts or nbf - LEEWAY_SECONDS > now_ts:
         raise InvalidToken("Token expired or not yet valid")
+    # No token this service issues lives longer than the configured lifetime: one that
+    # claims to (exp in the year 3000) was not issued here, or not under these settings.
+    lifetime = settings.access_token_minutes * 60 + LEEWAY_SECONDS
+    if exp - iat > lifetime or exp > now_ts + lifetime:
+        raise InvalidToken("Token lifetime is longer than the service issues")
     try:
         return AccessClaims(
             sub=str(claims["sub"]),
@@ -255,7 +270,8 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             jti=str(claims["jti"]),
             token_version=int(claims["ver"]),
             client=bool(claims.get("cli", False)),
-            expires_at=datetime.fromtimestamp(claims["exp"], tz=clock.now().tzinfo),
+            expires_at=datetime.fromtimestamp(exp, tz=clock.now().tzinfo),
+            family=str(claims["fam"]) if claims.get("fam") is not None else None,
         )
     except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise InvalidToken("Token claims are incomplete") from exc

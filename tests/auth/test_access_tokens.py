@@ -151,6 +151,12 @@ FORGERIES: dict[str, Callable[[str], str]] = {
         claims(s, exp=int(clock.now().timestamp()) - 120, iat=int(clock.now().timestamp()) - 900)
     ),
     "exp missing": lambda s: sign(claims(s, exp=None)),
+    "exp a string": lambda s: sign(claims(s, exp=str(int(clock.now().timestamp()) + 600))),
+    "exp a float": lambda s: sign(claims(s, exp=clock.now().timestamp() + 600.5)),
+    "exp in the year 3000": lambda s: sign(claims(s, exp=32503680000)),
+    "exp beyond the lifetime": lambda s: sign(
+        claims(s, exp=int(clock.now().timestamp()) + 15 * 60 + 120)
+    ),
     "nbf in the future": lambda s: sign(claims(s, nbf=int(clock.now().timestamp()) + 600)),
     "iat in the future": lambda s: sign(claims(s, iat=int(clock.now().timestamp()) + 600)),
     "unknown kid": lambda s: sign(claims(s), headers={"kid": "trantib-999"}),
