@@ -12,6 +12,10 @@ STAMP := $(VENV)/.installed
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Proxies whose X-Forwarded-For is believed (the login throttle counts per client address).
+# None by default: uvicorn's own default trusts 127.0.0.1, so anything on the host could
+# send requests under any address it likes.
+FORWARDED_ALLOW_IPS ?=
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 CHAOS_ARGS ?=
@@ -40,7 +44,8 @@ venv: $(STAMP)
 run: $(STAMP) ## Migrate, add demo data to an empty database, serve on HOST:PORT
 	$(BIN)/python -m app.cli migrate
 	$(BIN)/python -m app.cli seed-demo --if-empty
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) \
+		--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)'
 
 test: $(STAMP) ## Run the tests (SQLite, or the database in TEST_DATABASE_URL)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
