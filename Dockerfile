@@ -13,11 +13,10 @@ RUN groupadd --system --gid 10001 trantib \
 
 WORKDIR /srv/trantib
 
-# Dependencies first, in their own layer, so a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, in their own layer, so a code change does not reinstall them: the
+# exact releases of the lock file, each checked against its hash.
+COPY pyproject.toml requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 COPY app/ app/
 RUN pip install --no-deps . && rm -rf build ./*.egg-info
