@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 DEMO_PASSWORD = "trantib-demo-test"
 KEEP_TABLES = {"units", "alembic_version"}
+# A key of the run's own, set before any test module imports the app (app.main builds its
+# settings at import), so the suite never writes the checkout's development key file.
+os.environ.setdefault("TRANTIB_JWT_SIGNING_KEY", secrets.token_urlsafe(48))
 
 
 def alembic_config(url: str) -> Config:
@@ -61,8 +64,6 @@ def _configured(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     os.environ["TRANTIB_DEMO_PASSWORD"] = DEMO_PASSWORD
     os.environ["TRANTIB_ATTACHMENTS_DIR"] = str(tmp_path_factory.mktemp("attachments"))
     os.environ.setdefault("TRANTIB_ENVIRONMENT", "development")
-    # A key of the run's own, so the suite never writes the checkout's development key file.
-    os.environ.setdefault("TRANTIB_JWT_SIGNING_KEY", secrets.token_urlsafe(48))
     # Tests act as a few demo users far faster than people do; the rate limit has its own
     # tests (tests/security/test_api4_resource_consumption.py), which set it.
     os.environ.setdefault("TRANTIB_RATE_LIMIT_PER_MINUTE", "0")
