@@ -81,7 +81,6 @@ def check_line(value: str) -> str:
     return _refuse(_NOT_IN_A_LINE, value)
 
 
-# Multi-line text keeps tabs and line breaks; every request body's strings are held to it.
-Text = Annotated[str, AfterValidator(check_text)]
-# Names and identifiers: one line.
+# Names and identifiers, where a body's other strings (held to check_text by the body base
+# class, app.core.schemas.RequestBody) may span lines.
 Line = Annotated[str, AfterValidator(check_line)]
