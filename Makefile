@@ -12,13 +12,17 @@ STAMP := $(VENV)/.installed
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Proxies whose X-Forwarded-For is believed (the login throttle counts per client address).
+# None by default: uvicorn's own default trusts 127.0.0.1, so anything on the host could
+# send requests under any address it likes.
+FORWARDED_ALLOW_IPS ?=
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 CHAOS_ARGS ?=
 BENCH_ARGS ?=
 LINT_PATHS := app tests bench scripts
 
-.PHONY: help .venv venv run test test-pg lint format typecheck openapi migrate worker clean
+.PHONY: help .venv venv run test test-pg lint format typecheck openapi migrate worker clean lock
 .PHONY: openapi-check ts-check browser-test
 .PHONY: bench chaos
 .PHONY: schemathesis
@@ -26,13 +30,26 @@ LINT_PATHS := app tests bench scripts
 help: ## List the targets
 	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-# Reinstalled whenever pyproject.toml changes (new dependency, new extra).
-$(STAMP): pyproject.toml
+# The exact releases installed, with their hashes: requirements.lock (what the service runs
+# on; the image installs it) and requirements-dev.lock (with the tools). `make lock` writes
+# them from pyproject.toml.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+LOCK_ARGS := --universal --python-version 3.11 --generate-hashes
+UPGRADE ?=
+
+# Reinstalled whenever pyproject.toml or the lock changes.
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+lock: $(STAMP) ## Pin every dependency from pyproject.toml into the lock files; UPGRADE=1 takes the newest releases
+	$(BIN)/python -m uv pip compile pyproject.toml $(LOCK_ARGS) $(if $(UPGRADE),--upgrade) -o $(LOCK)
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev $(LOCK_ARGS) $(if $(UPGRADE),--upgrade) -o $(DEV_LOCK)
 
 .venv: $(STAMP) ## Create or refresh the virtual environment
 venv: $(STAMP)
@@ -40,7 +57,8 @@ venv: $(STAMP)
 run: $(STAMP) ## Migrate, add demo data to an empty database, serve on HOST:PORT
 	$(BIN)/python -m app.cli migrate
 	$(BIN)/python -m app.cli seed-demo --if-empty
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-server-header
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-server-header \
+		--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)'
 
 test: $(STAMP) ## Run the tests (SQLite, or the database in TEST_DATABASE_URL)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)

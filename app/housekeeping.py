@@ -7,6 +7,7 @@ Run by `trantib worker` every INTERVAL_SECONDS on a thread of its own (and by
 - revoked access token ids past the token's own expiry (the token is refused as expired);
 - refresh tokens of families whose every token has expired (refused as expired; while a
   family lives, its used tokens stay so that their reuse is still detected);
+- login throttle streaks forgotten (no attempt for 15 minutes) whose trust, if any, has ended;
 - webhook deliveries delivered more than `webhooks_retention_days` ago, with their attempts.
   Dead deliveries stay until someone replays them; outbox events stay (they are the record
   of what was announced).
@@ -30,7 +31,8 @@ from typing import Any
 from sqlalchemy import Engine, Table, delete, select, tuple_
 from sqlmodel import Session
 
-from app.auth.models import RefreshToken, RevokedToken
+from app.auth import throttle
+from app.auth.models import LoginThrottle, RefreshToken, RevokedToken
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import get_engine
@@ -105,6 +107,14 @@ def run_once(*, now: datetime | None = None, engine: Engine | None = None) -> Ho
         engine,
         refresh,
         (refresh.c.expires_at < now) & refresh.c.family_id.not_in(live_families),
+    )
+    streaks: Table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    last_attempt_before, trust_ended_before = throttle.forgettable_before(now)
+    report.removed["login throttle streaks"] = _drop_in_batches(
+        engine,
+        streaks,
+        (streaks.c.last_attempt_at < last_attempt_before)
+        & (streaks.c.trusted_until.is_(None) | (streaks.c.trusted_until < trust_ended_before)),
     )
     deliveries: Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
     attempts: Table = WebhookAttempt.__table__  # type: ignore[attr-defined]

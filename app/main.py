@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -19,6 +19,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import get_engine, make_engine
 from app.core.errors import install_error_handlers
 from app.core.headers import SecurityHeadersMiddleware
+from app.core.http import refuse_control_characters
 from app.core.limits import BodyLimitMiddleware, ConcurrencyLimitMiddleware, RateLimitMiddleware
 from app.core.security import KeyConfigError, check_key_config
 from app.docs import install_docs
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Served by install_docs from local files: FastAPI's own pages load from a CDN.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_control_characters)],
     )
     install_error_handlers(app)
     install_docs(app)

@@ -2,7 +2,7 @@
 
 from app.archive.models import ArchiveRecord
 from app.audit.models import AuditEvent
-from app.auth.models import LoginFailure, RefreshToken, RevokedToken
+from app.auth.models import LoginThrottle, RefreshToken, RevokedToken
 from app.clients.models import ServiceClient
 from app.core.counters import Counter
 from app.drafts.models import Draft, DraftVersion
@@ -39,7 +39,7 @@ __all__ = [
     "Incident",
     "IncidentAssignment",
     "Instruction",
-    "LoginFailure",
+    "LoginThrottle",
     "NonWorkingDay",
     "Order",
     "OutboxEvent",

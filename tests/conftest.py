@@ -8,6 +8,7 @@ so parallel runs never share state.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import time
@@ -30,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 DEMO_PASSWORD = "trantib-demo-test"
 KEEP_TABLES = {"units", "alembic_version"}
+# A key of the run's own, set before any test module imports the app (app.main builds its
+# settings at import), so the suite never writes the checkout's development key file.
+os.environ.setdefault("TRANTIB_JWT_SIGNING_KEY", secrets.token_urlsafe(48))
 
 
 def alembic_config(url: str) -> Config:

@@ -174,6 +174,11 @@ class TestDockerfile:
         assert not runtime & tools, f"test or lint tools in the image: {sorted(runtime & tools)}"
         assert not any(name.startswith(("types-", "pytest-")) for name in runtime)
 
+    def test_installs_the_locked_releases_with_their_hashes(self) -> None:
+        installs = [line for line in DOCKERFILE.splitlines() if "pip install" in line]
+        assert "RUN pip install --require-hashes -r requirements.lock" in installs
+        assert installs[-1].startswith("RUN pip install --no-deps .")
+
     def test_serves_with_two_workers_and_probes_readyz(self) -> None:
         cmd = re.search(r"^CMD\s+(\[.*\])\s*$", DOCKERFILE, re.M)
         assert cmd

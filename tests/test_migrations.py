@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -84,6 +86,42 @@ def test_head_matches_the_models(fresh_url: str, fresh_engine: Engine) -> None:
         diff = compare_metadata(context, SQLModel.metadata)
 
     assert diff == [], "the migrations and the models differ:\n" + "\n".join(map(repr, diff))
+
+
+# The cuti bersama decreed for 2026 (SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025)
+# and 2027, as revision 0003 was written with them.
+DECREED_IN_0003 = [
+    "2026-02-16", "2026-03-18", "2026-03-20", "2026-03-23", "2026-03-24", "2026-05-15",
+    "2026-05-28", "2026-12-24", "2027-02-05", "2027-03-09", "2027-03-12", "2027-03-15",
+    "2027-03-25", "2027-05-18", "2027-05-19", "2027-12-24",
+]  # fmt: skip
+
+
+def test_a_revision_inserts_its_own_data_whatever_the_data_file_says(
+    fresh_url: str, fresh_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A calendar file edited since: one day dropped, one added. Revision 0003 read the live
+    # file, so what it inserted depended on when a database was migrated.
+    edited = tmp_path / "data"
+    edited.mkdir()
+    (edited / "non_working_days.toml").write_text(
+        '[[day]]\ndate = 2030-01-02\nname = "Later"\nkind = "lainnya"\nsource = "Perwal"\n'
+    )
+    real_files = importlib.resources.files
+
+    def files(anchor: Any) -> Any:
+        return tmp_path if anchor == "app.timing" else real_files(anchor)
+
+    monkeypatch.setattr(importlib.resources, "files", files)
+    config = alembic_config(fresh_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, "0003")
+    with fresh_engine.connect() as conn:
+        rows = conn.execute(text("SELECT date, kind, working FROM non_working_days")).all()
+    command.upgrade(config, "head")
+
+    assert sorted(str(row.date) for row in rows) == DECREED_IN_0003
+    assert {(row.kind, bool(row.working)) for row in rows} == {("cuti_bersama", False)}
 
 
 def test_downgrade_to_base_and_up_again(fresh_url: str, fresh_engine: Engine) -> None:

@@ -13,11 +13,12 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.core.config import DEFAULT_SIGNING_KEY, Environment, Settings
-from app.main import StartupRefused, check_startup
+from app.core.config import Environment, Settings
+from app.main import StartupRefused, check_startup, startup_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_KEY = "k" * 48
+PUBLISHED_KEY = "change-me-development-signing-key-32b"
 
 
 def _settings(**values: object) -> Settings:
@@ -85,25 +86,69 @@ class TestEnvironmentVariables:
             _settings()
 
 
+class TestDevelopmentSigningKey:
+    """Unset in development, the key is made at random once per checkout, never a default."""
+
+    @pytest.fixture
+    def checkout(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("TRANTIB_JWT_SIGNING_KEY")
+        return tmp_path
+
+    def test_made_on_first_start_kept_private_and_shared(self, checkout: Path) -> None:
+        first = _settings().jwt_signing_key
+        key_file = checkout / "var" / "jwt-signing-key"
+        assert first is not None and len(first.encode()) >= 32
+        assert key_file.read_text().strip() == first
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert _settings().jwt_signing_key == first
+        assert [p.name for p in key_file.parent.iterdir()] == ["jwt-signing-key"]
+
+    def test_each_checkout_gets_its_own(
+        self, checkout: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        first = _settings().jwt_signing_key
+        other = checkout / "other"
+        other.mkdir()
+        monkeypatch.chdir(other)
+        assert _settings().jwt_signing_key != first
+
+    def test_production_makes_none(self, checkout: Path) -> None:
+        settings = _settings(environment="production", seed_demo=False)
+        assert settings.jwt_signing_key is None
+        assert not (checkout / "var").exists()
+        assert startup_problems(settings) == [
+            "TRANTIB_JWT_SIGNING_KEY is not set; set a random key of 32+ bytes"
+        ]
+
+
 class TestStartupChecks:
     def test_development_defaults_start(self, database_url: str) -> None:
-        check_startup(_settings(environment="development", database_url=database_url))
+        settings = _settings(environment="development", database_url=database_url)
+        assert startup_problems(settings) == []
+        check_startup(settings)
 
     def test_production_with_safe_settings_starts(self, database_url: str, db: Engine) -> None:
         _drop_demo_users(db)
-        check_startup(_production(database_url))
+        settings = _production(database_url)
+        assert startup_problems(settings) == []
+        check_startup(settings)
+
+    def test_the_once_published_default_key_is_refused_in_development(
+        self, database_url: str
+    ) -> None:
+        with pytest.raises(StartupRefused, match="published example key"):
+            check_startup(_settings(database_url=database_url, jwt_signing_key=PUBLISHED_KEY))
 
     @pytest.mark.parametrize(
         ("overrides", "reason"),
         [
-            (
-                {"jwt_signing_key": DEFAULT_SIGNING_KEY},
-                "TRANTIB_JWT_SIGNING_KEY is the development default",
-            ),
+            ({"jwt_signing_key": None}, "TRANTIB_JWT_SIGNING_KEY is not set"),
+            ({"jwt_signing_key": PUBLISHED_KEY}, "TRANTIB_JWT_SIGNING_KEY is a published"),
             ({"seed_demo": True}, "TRANTIB_SEED_DEMO must be false in production"),
             ({"jwt_signing_key": "x" * 31}, "TRANTIB_JWT_SIGNING_KEY must be at least 32 bytes"),
         ],
-        ids=["default-signing-key", "seed-demo", "short-hmac-key"],
+        ids=["no-signing-key", "published-signing-key", "seed-demo", "short-hmac-key"],
     )
     def test_production_refuses_unsafe_settings(
         self, database_url: str, db: Engine, overrides: dict[str, object], reason: str
@@ -133,9 +178,7 @@ class TestStartupChecks:
 
     def test_every_reason_is_given_at_once(self, database_url: str) -> None:
         with pytest.raises(StartupRefused) as refused:
-            check_startup(
-                _production(database_url, jwt_signing_key=DEFAULT_SIGNING_KEY, seed_demo=True)
-            )
+            check_startup(_production(database_url, jwt_signing_key=None, seed_demo=True))
         assert "TRANTIB_JWT_SIGNING_KEY" in str(refused.value)
         assert "TRANTIB_SEED_DEMO" in str(refused.value)
 
@@ -171,7 +214,7 @@ class TestUvicornRefusal:
         assert result.returncode != 0
         refusals = [line for line in result.stderr.splitlines() if "refusing to start" in line]
         assert len(refusals) == 1, result.stderr
-        assert "TRANTIB_JWT_SIGNING_KEY is the development default" in refusals[0]
+        assert "TRANTIB_JWT_SIGNING_KEY is not set" in refusals[0]
         assert "Traceback" not in result.stderr
 
     def test_short_key_stops_a_development_server(self, database_url: str) -> None:

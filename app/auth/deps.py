@@ -12,8 +12,8 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy import bindparam, exists, select
 from sqlmodel import Session, col
 
-from app.auth.models import RevokedToken
-from app.auth.roles import Role
+from app.auth.models import RefreshToken, RevokedToken
+from app.auth.roles import ROLE_SCOPES, Role
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Scope
 from app.clients.models import ServiceClient
 from app.core import clock
@@ -56,8 +56,23 @@ class Principal:
         return str(scope) in self.scopes
 
 
+_ROLE_SCOPE_NAMES = {
+    role: frozenset(str(s) for s in scopes) for role, scopes in ROLE_SCOPES.items()
+}
+
 # Every authenticated request runs one of these: built once, executed with parameters.
 _revoked = exists().where(col(RevokedToken.jti) == bindparam("jti")).label("revoked")
+# A family is revoked when one of its refresh tokens is presented again (a thief and the
+# owner both hold it): the access tokens minted in it stop with it. Rotation only marks
+# tokens used, so a live family has no revoked token.
+_family_revoked = (
+    exists()
+    .where(
+        col(RefreshToken.family_id) == bindparam("family"),
+        col(RefreshToken.revoked_at).is_not(None),
+    )
+    .label("family_revoked")
+)
 _USER = select(
     col(User.username),
     col(User.role),
@@ -65,6 +80,7 @@ _USER = select(
     col(User.active),
     col(User.token_version),
     _revoked,
+    _family_revoked,
 ).where(col(User.id) == bindparam("subject"))
 _CLIENT = select(
     col(ServiceClient.id),
@@ -81,17 +97,31 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
         user_id = uuid.UUID(claims.sub)
     except ValueError as exc:
         raise InvalidToken("Token subject is not valid") from exc
-    row = session.connection().execute(_USER, {"subject": user_id, "jti": claims.jti}).first()
+    try:
+        family = uuid.UUID(claims.family) if claims.family is not None else None
+    except ValueError as exc:
+        raise InvalidToken("Token family is not valid") from exc
+    row = (
+        session.connection()
+        .execute(_USER, {"subject": user_id, "jti": claims.jti, "family": family})
+        .first()
+    )
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
+        raise InvalidToken("Token has been revoked")
+    if row.family_revoked:
         raise InvalidToken("Token has been revoked")
     if row.role != claims.role:
         raise InvalidToken("Token has been revoked")
+    role = Role(row.role)
     return Principal(
         id=user_id,
         username=row.username,
-        role=Role(row.role),
+        role=role,
         unit_id=row.unit_id,
-        scopes=frozenset(claims.scopes),
+        # The token says which scopes were asked for; the role says which a person may hold.
+        # A token claiming more (a forged one, or one issued before the role table changed)
+        # gets no more than the role's.
+        scopes=frozenset(claims.scopes) & _ROLE_SCOPE_NAMES[role],
         jti=claims.jti,
     )
 

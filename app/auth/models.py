@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
@@ -39,23 +39,20 @@ class RevokedToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
-class LoginFailure(SQLModel, table=True):
-    """One failed password login; the login rate limit counts these.
+class LoginThrottle(SQLModel, table=True):
+    """One streak of login attempts: of an account from an address (`pair|name|address`),
+    of an account from anywhere (`account|name`) or of an address (`address|address`).
 
-    Kept in the database rather than in process memory so the limit holds when several API
-    processes share the load. Rows older than the window are deleted as new ones arrive.
+    Kept in the database so the throttle holds across API processes; see app.auth.throttle.
     """
 
-    __tablename__ = "login_failures"
-    __table_args__ = (
-        Index("ix_login_failures_username_failed_at", "username", "failed_at"),
-        Index("ix_login_failures_address_failed_at", "address", "failed_at"),
-    )
+    __tablename__ = "login_throttles"
 
-    id: int | None = Field(default=None, primary_key=True)
-    # The name as typed (normalised), whether or not such a user exists.
-    username: str = Field(max_length=64)
-    address: str = Field(max_length=64)
-    failed_at: datetime = Field(
-        default_factory=clock.now, sa_column=Column(UTCDateTime(), nullable=False)
-    )
+    key: str = Field(primary_key=True, max_length=160)
+    # Attempts let through in the current streak, counted before their password is checked.
+    attempts: int = Field(default=0)
+    last_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The next attempt is refused (429) before this time.
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # Set for a pair after a successful login: it then counts against its own streak only.
+    trusted_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response, status
 from sqlmodel import Session
 
-from app.auth import service
+from app.auth import service, throttle
 from app.auth.deps import CurrentPrincipal
 from app.auth.schemas import RefreshRequest, TokenForm, TokenResponse
 from app.clients import service as clients
 from app.core.config import get_settings
 from app.core.db import SessionDep
-from app.core.errors import InvalidCredentials, Unprocessable
+from app.core.errors import Unprocessable
 from app.core.http import problems
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -34,26 +34,22 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _client_address(request: Request) -> str:
-    # Behind a proxy, uvicorn's --proxy-headers/--forwarded-allow-ips puts the real client here.
+    # Behind a proxy, uvicorn puts the client from X-Forwarded-For here, but only when the
+    # proxy's address is in FORWARDED_ALLOW_IPS (empty where this project starts uvicorn).
     return request.client.host if request.client else "unknown"
 
 
 def _password_grant(session: Session, form: TokenForm, request: Request) -> service.IssuedTokens:
     if not form.username or form.password is None:
         raise Unprocessable("grant_type=password needs username and password")
-    try:
-        return service.password_login(
-            session,
-            get_settings(),
-            username=form.username,
-            password=form.password,
-            scope=form.scope,
-            address=_client_address(request),
-        )
-    except InvalidCredentials:
-        # Keep the recorded failure despite the rollback that follows the error.
-        session.commit()
-        raise
+    return service.password_login(
+        session,
+        get_settings(),
+        username=form.username,
+        password=form.password,
+        scope=form.scope,
+        address=_client_address(request),
+    )
 
 
 def _client_credentials_grant(
@@ -62,19 +58,14 @@ def _client_credentials_grant(
     client_id, secret = clients.presented_credentials(
         form.client_id, form.client_secret, request.headers.get("Authorization")
     )
-    try:
-        return clients.client_credentials_login(
-            session,
-            get_settings(),
-            client_id=client_id,
-            secret=secret,
-            scope=form.scope,
-            address=_client_address(request),
-        )
-    except clients.InvalidClient:
-        # Keep the recorded failure despite the rollback that follows the error.
-        session.commit()
-        raise
+    return clients.client_credentials_login(
+        session,
+        get_settings(),
+        client_id=client_id,
+        secret=secret,
+        scope=form.scope,
+        address=_client_address(request),
+    )
 
 
 # One handler per grant type.
@@ -104,10 +95,13 @@ def _token_response(response: Response, issued: service.IssuedTokens) -> TokenRe
         "`grant_type=client_credentials` for service clients (city systems): `client_id` and "
         "`client_secret` in the body or as HTTP Basic credentials (RFC 6749 section 2.3.1), "
         "not both; the answer has no refresh token, and `scope` may only narrow the client's "
-        "scopes (400 `invalid-scope` beyond them). Failed logins are limited "
-        f"per account or client ({service.ACCOUNT_FAILURE_LIMIT}) and per client address "
-        f"({service.ADDRESS_FAILURE_LIMIT}) within "
-        f"{int(service.LOGIN_WINDOW.total_seconds() // 60)} minutes."
+        "scopes (400 `invalid-scope` beyond them). Logins are throttled: after "
+        f"{throttle.PAIR_FREE_ATTEMPTS} attempts for an account from one address, "
+        f"{throttle.ACCOUNT_FREE_ATTEMPTS} for an account from new addresses or "
+        f"{throttle.ADDRESS_FREE_ATTEMPTS} from one address for accounts new to it, each "
+        f"further attempt waits a delay starting at {int(throttle.FIRST_DELAY.total_seconds())} "
+        "s and doubling (429 with Retry-After). An address an account has logged in from "
+        "counts only its own attempts."
     ),
     response_model=TokenResponse,
     response_model_exclude_none=True,
@@ -150,12 +144,7 @@ def token(
     responses=_noted((401, 422), {401: "Unknown, expired, spent or revoked refresh token"}),
 )
 def refresh(body: RefreshRequest, response: Response, session: SessionDep) -> TokenResponse:
-    try:
-        issued = service.rotate_refresh_token(session, get_settings(), body.refresh_token)
-    except service.InvalidRefreshToken:
-        # A family revoked on reuse must stay revoked after the rollback.
-        session.commit()
-        raise
+    issued = service.rotate_refresh_token(session, get_settings(), body.refresh_token)
     return _token_response(response, issued)
 
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.types import Line
+
 
 class TokenForm(BaseModel):
     """The form of POST /auth/token (application/x-www-form-urlencoded).
@@ -15,12 +17,12 @@ class TokenForm(BaseModel):
     """
 
     grant_type: str = Field(description="`password` or `client_credentials`")
-    username: str | None = None
+    username: Line | None = None
     password: str | None = None
     scope: str = Field(
         default="", description="Space-separated subset of the role's (or client's) scopes"
     )
-    client_id: str | None = Field(
+    client_id: Line | None = Field(
         default=None, description="client_credentials: the client id, unless sent by HTTP Basic"
     )
     client_secret: str | None = Field(

@@ -1,29 +1,29 @@
-"""Login, refresh-token rotation, logout and the login rate limit.
+"""Login, refresh-token rotation and logout.
 
-Services flush and never commit. Two refusals here must outlive the request's rollback (a
-failed login is what the rate limit counts; a reused refresh token revokes its family): the
-router commits before re-raising those, and nothing else is pending at that point.
+Services flush and never commit. Two writes here must outlive the refusal that follows them
+(a login attempt is what the throttle counts; a reused refresh token revokes its family):
+each is its own short transaction, apart from the request's, which still commits once.
 """
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from app.auth.models import LoginFailure, RefreshToken, RevokedToken
+from app.auth import throttle
+from app.auth.models import RefreshToken, RevokedToken
 from app.auth.roles import Role, scopes_for
 from app.auth.scopes import Scope
 from app.core import clock
 from app.core.config import Settings
+from app.core.db import get_engine
 from app.core.errors import (
     BadRequest,
     InvalidCredentials,
-    TooManyRequests,
     Unauthorized,
 )
 from app.core.security import (
@@ -38,11 +38,7 @@ from app.core.security import (
 from app.units.models import Unit
 from app.users.models import User
 
-LOGIN_WINDOW = timedelta(minutes=5)
-ACCOUNT_FAILURE_LIMIT = 5
-ADDRESS_FAILURE_LIMIT = 20
 USERNAME_MAX = 64
-ADDRESS_MAX = 64
 
 
 class UnsupportedGrantType(BadRequest):
@@ -69,49 +65,6 @@ class IssuedTokens:
 def normalize_username(raw: str) -> str:
     """Usernames are stored lowercase; logins match case-insensitively."""
     return raw.strip().lower()
-
-
-# --- rate limit -------------------------------------------------------------------------------
-
-
-def _retry_after(oldest_in_window: datetime | None) -> int:
-    """Seconds until the oldest counted failure leaves the window."""
-    if oldest_in_window is None:
-        return math.ceil(LOGIN_WINDOW.total_seconds())
-    remaining = (clock.as_utc(oldest_in_window) + LOGIN_WINDOW - clock.now()).total_seconds()
-    return max(1, math.ceil(remaining))
-
-
-def check_login_rate(session: Session, username: str, address: str) -> None:
-    """429 while the account or the client address has too many recent failures."""
-    since = clock.now() - LOGIN_WINDOW
-    for column, value, limit in (
-        (LoginFailure.username, username[:USERNAME_MAX], ACCOUNT_FAILURE_LIMIT),
-        (LoginFailure.address, address[:ADDRESS_MAX], ADDRESS_FAILURE_LIMIT),
-    ):
-        count, oldest = session.exec(
-            select(func.count(), func.min(col(LoginFailure.failed_at))).where(
-                col(column) == value, col(LoginFailure.failed_at) > since
-            )
-        ).one()
-        if count >= limit:
-            retry = _retry_after(oldest)
-            raise TooManyRequests(retry, f"Too many failed logins; try again in {retry} seconds")
-
-
-def record_login_failure(session: Session, username: str, address: str) -> None:
-    now = clock.now()
-    # Rows out of the window count for nothing; dropping them here keeps the table small
-    # without a separate clean-up job.
-    session.exec(delete(LoginFailure).where(col(LoginFailure.failed_at) <= now - LOGIN_WINDOW))
-    session.add(
-        LoginFailure(username=username[:USERNAME_MAX], address=address[:ADDRESS_MAX], failed_at=now)
-    )
-    session.flush()
-
-
-def clear_login_failures(session: Session, username: str) -> None:
-    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username[:USERNAME_MAX]))
 
 
 # --- scopes ---------------------------------------------------------------------------------
@@ -153,6 +106,7 @@ def issue_tokens(
 ) -> IssuedTokens:
     """A new access token and a new refresh token (in `family_id`, or a new family)."""
     unit = session.get(Unit, user.unit_id) if user.unit_id is not None else None
+    family_id = family_id or uuid.uuid4()
     access_token, _ = create_access_token(
         settings,
         subject=str(user.id),
@@ -160,13 +114,15 @@ def issue_tokens(
         unit=unit.code if unit else None,
         scopes=scopes,
         token_version=user.token_version,
+        # Revoking the family (a reused refresh token) ends this access token too.
+        family=str(family_id),
     )
     refresh_token = new_opaque_token()
     now = clock.now()
     session.add(
         RefreshToken(
             token_hash=hash_opaque_token(refresh_token),
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             user_id=user.id,
             scope=" ".join(scopes),
             issued_at=now,
@@ -217,26 +173,27 @@ def password_login(
     scope: str | None,
     address: str,
 ) -> IssuedTokens:
-    """Resource-owner password grant. A failure is recorded (flushed) before it is raised."""
+    """Resource-owner password grant. The attempt is counted by the throttle before the
+    password is checked, and stays counted when it fails."""
     name = normalize_username(username)
     requested = parse_scope(scope)
-    check_login_rate(session, name, address)
-    try:
-        user = authenticate(session, name, password)
-    except InvalidCredentials:
-        record_login_failure(session, name, address)
-        raise
-    clear_login_failures(session, name)
+    attempt = throttle.claim_attempt(name, address)
+    user = authenticate(session, name, password)
+    throttle.succeeded(session, attempt)
     return issue_tokens(session, settings, user, grant_scopes(Role(user.role), requested))
 
 
-def revoke_family(session: Session, family_id: uuid.UUID) -> None:
-    session.exec(
-        update(RefreshToken)
-        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
-        .values(revoked_at=clock.now())
-    )
-    session.flush()
+def revoke_family_for_good(session: Session, family_id: uuid.UUID) -> None:
+    """Revoke the family in a transaction of its own: the refusal that follows rolls the
+    request's back, and the revocation must stay. The request's transaction ends first, so
+    that on SQLite the write lock is free for this one."""
+    session.rollback()
+    with get_engine().begin() as conn:
+        conn.execute(
+            update(RefreshToken)
+            .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+            .values(revoked_at=clock.now())
+        )
 
 
 def rotate_refresh_token(session: Session, settings: Settings, presented: str) -> IssuedTokens:
@@ -253,7 +210,7 @@ def rotate_refresh_token(session: Session, settings: Settings, presented: str) -
     if stored is None:
         raise InvalidRefreshToken("Unknown refresh token", error="invalid_grant")
     if stored.used_at is not None or stored.revoked_at is not None:
-        revoke_family(session, stored.family_id)
+        revoke_family_for_good(session, stored.family_id)
         raise InvalidRefreshToken(
             "Refresh token already used or revoked; every token of this login is now revoked",
             error="invalid_grant",
@@ -263,7 +220,7 @@ def rotate_refresh_token(session: Session, settings: Settings, presented: str) -
         raise InvalidRefreshToken("Refresh token expired", error="invalid_grant")
     user = session.get(User, stored.user_id)
     if user is None or not user.active:
-        revoke_family(session, stored.family_id)
+        revoke_family_for_good(session, stored.family_id)
         raise InvalidRefreshToken("Account is not active", error="invalid_grant")
     stored.used_at = now
     session.add(stored)

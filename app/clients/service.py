@@ -18,15 +18,9 @@ from urllib.parse import unquote_plus
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.auth import throttle
 from app.auth.roles import ROLE_SCOPES, Role
-from app.auth.service import (
-    InvalidScope,
-    IssuedTokens,
-    check_login_rate,
-    clear_login_failures,
-    parse_scope,
-    record_login_failure,
-)
+from app.auth.service import InvalidScope, IssuedTokens, parse_scope
 from app.clients.models import CLIENT_ID_MAX, ServiceClient
 from app.clients.schemas import (
     ClientCreate,
@@ -270,14 +264,9 @@ def client_credentials_login(
 ) -> IssuedTokens:
     """An access token for the client (no refresh token: the client can always ask again)."""
     requested = parse_scope(scope)
-    rate_key = RATE_KEY_PREFIX + client_id
-    check_login_rate(session, rate_key, address)
-    try:
-        client = authenticate_client(session, client_id, secret)
-    except InvalidClient:
-        record_login_failure(session, rate_key, address)
-        raise
-    clear_login_failures(session, rate_key)
+    attempt = throttle.claim_attempt(RATE_KEY_PREFIX + client_id, address)
+    client = authenticate_client(session, client_id, secret)
+    throttle.succeeded(session, attempt)
     scopes = _granted_scopes(client, requested)
     unit = session.get(Unit, client.unit_id) if client.unit_id is not None else None
     access_token, _ = create_access_token(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +13,9 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SIGNING_KEY = "change-me-development-signing-key-32b"
+# Where development keeps the signing key it makes when none is set: one per checkout,
+# shared by its processes (API workers, the worker, the CLI).
+DEVELOPMENT_KEY_FILE = Path("var/jwt-signing-key")
 DEFAULT_DEMO_PASSWORD = "trantib-demo"
 
 
@@ -40,7 +44,9 @@ class Settings(BaseSettings):
     upload_read_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
 
     jwt_algorithm: str = "HS256"
-    jwt_signing_key: str = DEFAULT_SIGNING_KEY
+    # Unset in development: a random key made on first start (DEVELOPMENT_KEY_FILE). A key
+    # printed in the code or the README would sign tokens for anyone who read it.
+    jwt_signing_key: str | None = None
     # PEM keys for RS256/ES256; when set they replace the HMAC key.
     jwt_private_key: str | None = None
     jwt_public_key: str | None = None
@@ -104,6 +110,14 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _development_signing_key(self) -> Settings:
+        # Production must be given its key (startup refuses to serve without one).
+        uses_hmac = self.jwt_algorithm.startswith("HS")
+        if self.jwt_signing_key is None and uses_hmac and not self.is_production:
+            self.jwt_signing_key = development_signing_key(DEVELOPMENT_KEY_FILE)
+        return self
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -123,15 +137,34 @@ class Settings(BaseSettings):
 
     def production_problems(self) -> list[str]:
         """Reasons the settings are unfit for production, each one line."""
+        # The signing key is checked in every environment (app.core.security).
         problems: list[str] = []
-        uses_hmac = self.jwt_algorithm.startswith("HS")
-        if uses_hmac and self.jwt_signing_key == DEFAULT_SIGNING_KEY:
-            problems.append(
-                "TRANTIB_JWT_SIGNING_KEY is the development default; set a random key of 32+ bytes"
-            )
         if self.seed_demo:
             problems.append("TRANTIB_SEED_DEMO must be false in production")
         return problems
+
+
+def development_signing_key(path: Path) -> str:
+    """The checkout's development key, made (random, mode 0600) by the first process to ask.
+
+    The key is written to a private temporary file and linked into place: the link is
+    atomic and fails when another process got there first, whose key is then read.
+    """
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(key + "\n")
+        os.link(partial, path)
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip()
+    finally:
+        partial.unlink()
+    return key
 
 
 @lru_cache

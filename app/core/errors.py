@@ -3,18 +3,46 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://trantib.tangerangkota.go.id/problems/"
 
 log = logging.getLogger("app.errors")
+
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (\S+(?:, \S+)*)")
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the unique constraint a write broke, on PostgreSQL and SQLite alike.
+
+    PostgreSQL names it; SQLite names the columns, which are looked up in the tables' unique
+    constraints. None for any other integrity error.
+    """
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if name:
+        return str(name)
+    found = _SQLITE_UNIQUE.search(str(exc.orig))
+    if found is None:
+        return None
+    qualified = [column.split(".", 1) for column in found.group(1).split(", ")]
+    table = SQLModel.metadata.tables.get(qualified[0][0])
+    columns = {column for _, column in qualified}
+    for constraint in table.constraints if table is not None else ():
+        if isinstance(constraint, UniqueConstraint) and set(constraint.columns.keys()) == columns:
+            return str(constraint.name)
+    return None
 
 
 class Problem(BaseModel):

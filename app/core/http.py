@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import Header, Query, Response
+from fastapi import Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from app.core.config import get_settings
 from app.core.errors import PROBLEM_JSON, Problem, Unprocessable
+from app.core.types import check_line
 
 _DESCRIPTIONS = {
     400: "Malformed request (e.g. the body is not JSON)",
@@ -22,6 +24,26 @@ _DESCRIPTIONS = {
     422: "The request body or parameters are not valid",
     429: "Too many requests",
 }
+
+
+def refuse_control_characters(request: Request) -> None:
+    """Path and query strings are one line of text: a control character in any of them is 422.
+
+    Run for every operation before its own parameters and dependencies, so no NUL reaches a
+    database query (PostgreSQL fails on it, SQLite compares it) whichever parameter holds it.
+    """
+    errors: list[dict[str, Any]] = []
+    where = [("path", request.path_params.items()), ("query", request.query_params.multi_items())]
+    for source, items in where:
+        for name, value in items:
+            for part in (name, value):
+                try:
+                    check_line(str(part))
+                except ValueError as exc:
+                    errors.append({"type": "value_error", "loc": (source, name), "msg": str(exc)})
+                    break
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

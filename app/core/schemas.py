@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from app.core import clock
+from app.core.types import check_text
 
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must carry a UTC offset, e.g. 2026-11-28T19:30:00+07:00")
-    return clock.as_utc(value)
+    try:
+        return clock.as_utc(value)
+    except OverflowError as exc:
+        # 0001-01-01T00:00:00+23:59 is a valid timestamp with no UTC year in 1..9999.
+        raise ValueError("falls outside the years 1 to 9999 in UTC") from exc
 
 
 # A timestamp a client sends: ISO 8601 with an offset; stored and compared as UTC.
@@ -24,6 +29,27 @@ class RequestBody(BaseModel):
     """Base of every request body: unknown fields (status, unit, numbers…) are refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _only_text(cls, value: Any) -> Any:
+        """Every string of every body, however deep, holds text: no NUL, no other control
+        character but tab and line breaks (one check for all fields, so none is forgotten)."""
+        _check_strings(value)
+        return value
+
+
+def _check_strings(value: Any) -> None:
+    if isinstance(value, str):
+        check_text(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
+    # Nested bodies checked their own fields; other values hold no client text.
 
 
 class ActionBody(RequestBody):

@@ -39,6 +39,9 @@ PASSWORD_MAX = 128
 # Compact JWS only. base64 decoding skips characters outside its alphabet, so without this
 # check a signed token with junk appended would still verify.
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Keys published with earlier releases of this project, as defaults or examples: whoever has
+# read them can sign any token, so no server accepts them.
+_PUBLISHED_KEYS = frozenset({"change-me-development-signing-key-32b"})
 _ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
 # Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about a third of the
@@ -93,6 +96,8 @@ class AccessClaims:
     token_version: int
     client: bool
     expires_at: datetime
+    # The refresh-token family (login) a person's token was minted in; None for clients.
+    family: str | None = None
 
 
 def hash_password(password: str) -> str:
@@ -140,6 +145,12 @@ def _keys(settings: Settings) -> tuple[Any, Any]:
     if algorithm not in ("HS256", "HS384", "HS512"):
         raise KeyConfigError(f"unsupported JWT algorithm {algorithm!r}")
     key = settings.jwt_signing_key
+    if key is None:
+        raise KeyConfigError("TRANTIB_JWT_SIGNING_KEY is not set; set a random key of 32+ bytes")
+    if key in _PUBLISHED_KEYS:
+        raise KeyConfigError(
+            "TRANTIB_JWT_SIGNING_KEY is a published example key; set a random key of 32+ bytes"
+        )
     if len(key.encode()) < MIN_HMAC_KEY_BYTES:
         raise KeyConfigError(f"TRANTIB_JWT_SIGNING_KEY must be at least {MIN_HMAC_KEY_BYTES} bytes")
     return key, key
@@ -158,6 +169,7 @@ def create_access_token(
     scopes: list[str],
     token_version: int,
     client: bool = False,
+    family: str | None = None,
 ) -> tuple[str, AccessClaims]:
     signing_key, _ = _keys(settings)
     issued = clock.now()
@@ -177,10 +189,12 @@ def create_access_token(
         "aud": settings.jwt_audience,
         "jti": jti,
     }
+    if family is not None:
+        claims["fam"] = family
     headers = {"typ": ACCESS_TOKEN_TYPE, "kid": settings.jwt_key_id}
     token = jwt.encode(claims, signing_key, algorithm=settings.jwt_algorithm, headers=headers)
     return token, AccessClaims(
-        subject, role, unit, tuple(scopes), jti, token_version, client, expires
+        subject, role, unit, tuple(scopes), jti, token_version, client, expires, family
     )
 
 
@@ -231,12 +245,22 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         )
     except (JOSEError, ValueError, TypeError) as exc:
         raise InvalidToken("Token signature or claims are not valid") from exc
+    times: list[Any] = [claims.get(name) for name in ("iat", "nbf", "exp")]
+    # python-jose takes "exp": "1e3" or a float; arithmetic on them below would be a 500.
+    if not all(type(value) is int for value in times):
+        raise InvalidToken("Token times are not integers")
+    iat, nbf, exp = times
     now_ts = clock.now().timestamp()
-    if not isinstance(claims.get("iat"), int) or claims["iat"] > now_ts + LEEWAY_SECONDS:
+    if iat > now_ts + LEEWAY_SECONDS:
         raise InvalidToken("Token issued in the future")
     # python-jose checks exp/nbf against the system clock; the service clock decides too.
-    if claims["exp"] + LEEWAY_SECONDS < now_ts or claims["nbf"] - LEEWAY_SECONDS > now_ts:
+    if exp + LEEWAY_SECONDS < now_ts or nbf - LEEWAY_SECONDS > now_ts:
         raise InvalidToken("Token expired or not yet valid")
+    # No token this service issues lives longer than the configured lifetime: one that
+    # claims to (exp in the year 3000) was not issued here, or not under these settings.
+    lifetime = settings.access_token_minutes * 60 + LEEWAY_SECONDS
+    if exp - iat > lifetime or exp > now_ts + lifetime:
+        raise InvalidToken("Token lifetime is longer than the service issues")
     try:
         return AccessClaims(
             sub=str(claims["sub"]),
@@ -246,7 +270,8 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             jti=str(claims["jti"]),
             token_version=int(claims["ver"]),
             client=bool(claims.get("cli", False)),
-            expires_at=datetime.fromtimestamp(claims["exp"], tz=clock.now().tzinfo),
+            expires_at=datetime.fromtimestamp(exp, tz=clock.now().tzinfo),
+            family=str(claims["fam"]) if claims.get("fam") is not None else None,
         )
     except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise InvalidToken("Token claims are incomplete") from exc

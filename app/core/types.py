@@ -1,10 +1,12 @@
-"""Column types shared by every table."""
+"""Column types shared by every table, and the string types every request's text is held to."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -52,3 +54,33 @@ def utc_field(nullable: bool = False, index: bool = False) -> Any:
     if nullable:
         return Field(default=None, sa_column=column)
     return Field(default_factory=clock.now, sa_column=column)
+
+
+# Characters with no place in text: C0 controls, DEL, C1 controls, and lone surrogates (JSON
+# can spell "\ud800", which no database encoding stores). PostgreSQL refuses NUL in text (a
+# DataError, so a 500), SQLite stores it and every reader then gets a cut string.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# One-line values (names, parameters, paths) have no use for tabs and line breaks either.
+_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _refuse(pattern: re.Pattern[str], value: str) -> str:
+    found = pattern.search(value)
+    if found is not None:
+        raise ValueError(f"must not contain the control character U+{ord(found.group()):04X}")
+    return value
+
+
+def check_text(value: str) -> str:
+    """`value`, unless it holds a character that has no place in text (ValueError)."""
+    return _refuse(_NOT_TEXT, value)
+
+
+def check_line(value: str) -> str:
+    """`value`, unless it holds a control character, tabs and line breaks included."""
+    return _refuse(_NOT_IN_A_LINE, value)
+
+
+# Names and identifiers, where a body's other strings (held to check_text by the body base
+# class, app.core.schemas.RequestBody) may span lines.
+Line = Annotated[str, AfterValidator(check_line)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from app.core.schemas import ActionBody, AwareDatetime, RequestBody
 
@@ -88,13 +88,21 @@ class OrderDraftContent(RequestBody):
     letter: Letter
 
 
+# The report's fields, shared by the draft as written (POST) and its changes (PATCH): a
+# change held to looser rules was merged into the content and failed there, as a 500.
+Summary = Annotated[str, Field(min_length=3, max_length=8000)]
+FieldReportIds = Annotated[list[uuid.UUID], Field(min_length=1, max_length=100)]
+Chronology = Annotated[list[ChronologyEntry], Field(max_length=200)]
+Remarks = Annotated[str, Field(max_length=4000)]
+
+
 class ReportDraftContent(RequestBody):
-    summary: str = Field(min_length=3, max_length=8000)
-    field_report_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
-    chronology: list[ChronologyEntry] = Field(default_factory=list, max_length=200)
+    summary: Summary
+    field_report_ids: FieldReportIds
+    chronology: Chronology = Field(default_factory=list)
     final_situation: FinalSituation
-    recommendations: str | None = Field(default=None, max_length=4000)
-    follow_up: str | None = Field(default=None, max_length=4000)
+    recommendations: Remarks | None = None
+    follow_up: Remarks | None = None
 
 
 class OrderDraftCreate(OrderDraftContent, ActionBody):
@@ -155,18 +163,33 @@ class DraftUpdate(ActionBody):
 
     plan: Plan | None = None
     letter: Letter | None = None
-    summary: str | None = Field(default=None, min_length=3, max_length=8000)
-    field_report_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=100)
-    chronology: list[ChronologyEntry] | None = None
+    summary: Summary | None = None
+    field_report_ids: FieldReportIds | None = None
+    chronology: Chronology | None = None
     final_situation: FinalSituation | None = None
-    recommendations: str | None = None
-    follow_up: str | None = None
+    # null clears these two; every other field is required in the draft and stays set.
+    recommendations: Remarks | None = None
+    follow_up: Remarks | None = None
 
     model_config = {
         "json_schema_extra": {
             "examples": [{"summary": "Unjuk rasa berlangsung tertib dan bubar pukul 12.30 WIB"}]
         }
     }
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> Self:
+        cleared = sorted(
+            name
+            for name in self.model_fields_set - _CLEARABLE
+            if getattr(self, name) is None and name != "occurred_at"
+        )
+        if cleared:
+            raise ValueError(f"may not be null: {', '.join(cleared)}")
+        return self
+
+
+_CLEARABLE = frozenset({"recommendations", "follow_up"})
 
 
 class SubmitBody(ActionBody):

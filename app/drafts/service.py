@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
@@ -119,7 +120,18 @@ def _check_field_reports(ctx: Context, content: dict[str, Any]) -> None:
 
 
 def _content(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    return to_jsonable(CONTENT_MODEL[kind].model_validate(data).model_dump(mode="json"))
+    """The draft's whole content, checked as one: a change valid on its own may still make an
+    invalid draft with what is stored (422, never a 500)."""
+    try:
+        content = CONTENT_MODEL[kind].model_validate(data)
+    except ValidationError as exc:
+        located = [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        summary = "; ".join(f"{field}: {message}" for field, message in located[:5])
+        raise Unprocessable(
+            f"The {kind} draft would not be valid: {summary}",
+            fields=sorted({field for field, _ in located}),
+        ) from exc
+    return to_jsonable(content.model_dump(mode="json"))
 
 
 def create(

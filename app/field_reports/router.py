@@ -16,7 +16,7 @@ from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match, problems
 from app.field_reports import schemas, service, storage
 from app.field_reports.deps import AttachmentDep, FieldReportDep
-from app.field_reports.upload import MAGIC, receive_file
+from app.field_reports.upload import MAGIC, named_for_type, receive_file
 from app.incidents.deps import IncidentDep
 
 router = APIRouter(tags=["field-reports"])
@@ -182,13 +182,12 @@ def list_attachments(report: FieldReportDep, session: SessionDep) -> Any:
     },
 )
 def download_attachment(attachment: AttachmentDep) -> FileResponse:
+    # Cache-Control is the middleware's no-store, as on every answer: a field report's photos
+    # are no more for a shared or a browser cache than its JSON. Names stored before they
+    # took their type's extension get it here.
     return FileResponse(
         service.content_path(attachment),
         media_type=attachment.content_type,
-        filename=attachment.filename,
-        headers={
-            "ETag": f'"{attachment.sha256}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=0",
-        },
+        filename=named_for_type(attachment.filename, attachment.content_type),
+        headers={"ETag": f'"{attachment.sha256}"', "X-Content-Type-Options": "nosniff"},
     )

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -33,11 +33,21 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"%PDF-", "application/pdf"),
 )
+# The extensions a name may keep for each type; the first is given when it has none of them.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "application/pdf": (".pdf",),
+}
 SNIFF_BYTES = max(len(magic) for magic, _ in MAGIC)
 # Room for boundaries, part headers and the text fields around the file.
 FORM_OVERHEAD = 64 * 1024
 MAX_FIELD_BYTES = 4096
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+# Characters that change how a name displays without being part of it: controls, format
+# characters (bidi overrides and isolates such as U+202E, zero-width spaces and joiners, the
+# BOM, soft hyphens), surrogates and line or paragraph separators. "\u202egnp.exe" shows
+# as "exe.png".
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def sniff(head: bytes) -> str | None:
@@ -48,9 +58,21 @@ def sniff(head: bytes) -> str | None:
 
 
 def clean_filename(raw: str) -> str:
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("", name).strip().strip(".")
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _INVISIBLE)
+    name = name.strip().strip(".")
     return name[-255:] or "attachment"
+
+
+def named_for_type(filename: str, content_type: str) -> str:
+    """The name with an extension of the type its bytes are: "x.html" holding a PDF is
+    "x.pdf", so what the browser saves opens as what it is."""
+    extensions = EXTENSIONS[content_type]
+    if filename.lower().endswith(extensions):
+        return filename
+    stem, dot, extension = filename.rpartition(".")
+    base = stem if dot and stem else filename
+    return base[: 255 - len(extensions[0])] + extensions[0]
 
 
 @dataclass
@@ -251,7 +273,7 @@ async def receive_file(
     assert receiver.content_type is not None and receiver.filename is not None
     return ReceivedFile(
         path=receiver.path,
-        filename=receiver.filename,
+        filename=named_for_type(receiver.filename, receiver.content_type),
         content_type=receiver.content_type,
         size=receiver.size,
         sha256=receiver.digest.hexdigest(),

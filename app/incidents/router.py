@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -22,6 +21,7 @@ from app.core.http import (
     problems,
     set_etag,
 )
+from app.core.schemas import AwareDatetime
 from app.incidents import schemas, service
 from app.incidents.deps import IncidentDep
 from app.incidents.models import IncidentKind, IncidentStatus
@@ -64,8 +64,8 @@ def list_incidents(
     step: Annotated[int | None, Query(ge=1, le=MAX_STEPS)] = None,
     kind: IncidentKind | None = None,
     unit: Annotated[str | None, Query(description="Kecamatan code or slug")] = None,
-    reported_from: Annotated[datetime | None, Query(alias="from")] = None,
-    reported_to: Annotated[datetime | None, Query(alias="to")] = None,
+    reported_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    reported_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.audit.service import sha256_of, to_jsonable
@@ -14,7 +15,7 @@ from app.auth.roles import Role
 from app.core import clock
 from app.core.config import get_settings
 from app.core.counters import next_value
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, violated_constraint
 from app.core.records import recorded_for_incident
 from app.drafts.models import Draft, DraftKind, DraftStatus
 from app.drafts.service import current_version, move_draft
@@ -71,10 +72,11 @@ def record_walikota(
                 Order.number == body.number,
             )
         ).first()
+        taken_message = (
+            f"Surat Perintah Walikota {body.number} is already recorded for another incident"
+        )
         if taken is not None:
-            raise NumberTaken(
-                f"Surat Perintah Walikota {body.number} is already recorded for another incident"
-            )
+            raise NumberTaken(taken_message)
         content = to_jsonable(
             body.model_dump(mode="json", exclude={"occurred_at", "occurred_at_reason"})
         )
@@ -92,7 +94,16 @@ def record_walikota(
             occurred_at=ctx.occurred_at,
             recorded_at=ctx.now,
         )
-        ctx.session.add(order)
+        # The check above cannot see a number another camat's request is recording at this
+        # moment (PostgreSQL); the unique constraint can, once that request commits.
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.add(order)
+                ctx.session.flush()
+        except IntegrityError as exc:
+            if violated_constraint(exc) == "uq_orders_number":
+                raise NumberTaken(taken_message) from exc
+            raise
         return Outcome(
             result=order,
             audit=_order_event(order),

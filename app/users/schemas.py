@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from app.auth.roles import STAFF_ROLES, Role
 from app.core.security import PASSWORD_MAX, PASSWORD_MIN
+from app.core.types import Line
 from app.units.models import UnitPublic
 
 
@@ -32,7 +33,7 @@ Username = Annotated[
         examples=["kasi.ciledug"],
     ),
 ]
-FullName = Annotated[str, BeforeValidator(_stripped), Field(min_length=1, max_length=128)]
+FullName = Annotated[Line, BeforeValidator(_stripped), Field(min_length=1, max_length=128)]
 Nip = Annotated[
     str,
     BeforeValidator(_stripped),

@@ -63,9 +63,12 @@ def syntax_problem(url: str) -> str | None:
         return "must not contain spaces or control characters"
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
+        port = parts.port  # raises ValueError on a port out of 0..65535
     except ValueError as exc:
         return f"not a valid URL ({exc})"
+    if port == 0:
+        # No connection goes to port 0; taken as "no port", it meant the default one.
+        return "must not use port 0"
     if parts.scheme not in DEFAULT_PORTS:
         return "must be an https:// URL"
     if not parts.hostname:

@@ -4,10 +4,8 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28 13:00:00.000000
 """
-import tomllib
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from importlib import resources
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 import sqlmodel
@@ -21,15 +19,52 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The days decreed when this revision was written, copied here: a revision inserts the same
+# rows on every database, whatever app/timing/data/non_working_days.toml says later (new
+# decrees reach the table through the API, or through a revision of their own).
+# (date, name, kind, source); none of them is a working day.
+DECREED_DAYS = (
+    (date(2026, 2, 16), "Cuti Bersama Tahun Baru Imlek 2577 Kongzili", "cuti_bersama",
+     "SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025"),
+    (date(2026, 3, 18), "Cuti Bersama Hari Suci Nyepi Tahun Baru Saka 1948", "cuti_bersama",
+     "SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025"),
+    (date(2026, 3, 20), "Cuti Bersama Hari Raya Idul Fitri 1447 H", "cuti_bersama",
+     "SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025"),
+    (date(2026, 3, 23), "Cuti Bersama Hari Raya Idul Fitri 1447 H", "cuti_bersama",
+     "SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025"),
+    (date(2026, 3, 24), "Cuti Bersama Hari Raya Idul Fitri 1447 H", "cuti_bersama",
+     "SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025"),
+    (date(2026, 5, 15), "Cuti Bersama Kenaikan Yesus Kristus", "cuti_bersama",
+     "SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025"),
+    (date(2026, 5, 28), "Cuti Bersama Hari Raya Idul Adha 1447 H", "cuti_bersama",
+     "SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025"),
+    (date(2026, 12, 24), "Cuti Bersama Hari Raya Natal", "cuti_bersama",
+     "SKB 3 Menteri No. 1497/2025, No. 2/2025, No. 5/2025"),
+    (date(2027, 2, 5), "Cuti Bersama Tahun Baru Imlek 2578 Kongzili", "cuti_bersama",
+     "SKB 3 Menteri Hari Libur Nasional dan Cuti Bersama 2027"),
+    (date(2027, 3, 9), "Cuti Bersama Hari Raya Idul Fitri 1448 H", "cuti_bersama",
+     "SKB 3 Menteri Hari Libur Nasional dan Cuti Bersama 2027"),
+    (date(2027, 3, 12), "Cuti Bersama Hari Raya Idul Fitri 1448 H", "cuti_bersama",
+     "SKB 3 Menteri Hari Libur Nasional dan Cuti Bersama 2027"),
+    (date(2027, 3, 15), "Cuti Bersama Hari Raya Idul Fitri 1448 H", "cuti_bersama",
+     "SKB 3 Menteri Hari Libur Nasional dan Cuti Bersama 2027"),
+    (date(2027, 3, 25), "Cuti Bersama Wafat Yesus Kristus", "cuti_bersama",
+     "SKB 3 Menteri Hari Libur Nasional dan Cuti Bersama 2027"),
+    (date(2027, 5, 18), "Cuti Bersama Hari Raya Idul Adha 1448 H", "cuti_bersama",
+     "SKB 3 Menteri Hari Libur Nasional dan Cuti Bersama 2027"),
+    (date(2027, 5, 19), "Cuti Bersama Hari Raya Waisak 2571 BE", "cuti_bersama",
+     "SKB 3 Menteri Hari Libur Nasional dan Cuti Bersama 2027"),
+    (date(2027, 12, 24), "Cuti Bersama Hari Raya Natal", "cuti_bersama",
+     "SKB 3 Menteri Hari Libur Nasional dan Cuti Bersama 2027"),
+)
+
+
 def _decreed_days() -> list[dict[str, object]]:
-    # Read with tomllib here rather than through app code, so later changes to the calendar
-    # module cannot change what this revision inserts; the data file is the decree record.
-    text = resources.files("app.timing").joinpath("data", "non_working_days.toml").read_text("utf-8")
     now = datetime.now(UTC)
     return [
-        {"date": day["date"], "name": day["name"], "kind": day["kind"], "source": day["source"],
-         "working": bool(day.get("working", False)), "updated_by": None, "updated_at": now}
-        for day in tomllib.loads(text).get("day", [])
+        {"date": day, "name": name, "kind": kind, "source": source, "working": False,
+         "updated_by": None, "updated_at": now}
+        for day, name, kind, source in DECREED_DAYS
     ]
 
 

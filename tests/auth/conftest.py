@@ -29,6 +29,31 @@ def login(client) -> Callable[..., httpx.Response]:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
+def login_from(app) -> Iterator[Callable[..., httpx.Response]]:  # type: ignore[no-untyped-def]
+    """POST the password grant form from a client address of the test's choosing."""
+    from fastapi.testclient import TestClient
+
+    clients: dict[str, TestClient] = {}
+
+    def post(address: str, username: str, password: str | None = None) -> httpx.Response:
+        if address not in clients:
+            clients[address] = TestClient(
+                app, raise_server_exceptions=False, client=(address, 5000)
+            )
+            clients[address].__enter__()
+        form = {
+            "grant_type": "password",
+            "username": username,
+            "password": get_settings().demo_password if password is None else password,
+        }
+        return clients[address].post(TOKEN_URL, data=form)
+
+    yield post
+    for test_client in clients.values():
+        test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
 def move_clock() -> Iterator[Callable[[timedelta], datetime]]:
     """Move the service clock forward from the real now; restored after the test."""
 

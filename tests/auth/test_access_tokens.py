@@ -87,6 +87,31 @@ def test_a_well_formed_forgery_with_the_real_key_is_accepted(client, camat_id):
     assert response.json()["username"] == "camat.ciledug"
 
 
+def test_a_person_holds_no_scope_beyond_their_role(client, user_id, auth):
+    # Signed with the real key: only the role table stands between the claim and the scope.
+    anggota = user_id("anggota1.ciledug")
+    forged = sign(claims(anggota, role="anggota", scope="users:admin units:read"))
+    body = {
+        "username": "admin2",
+        "full_name": "Admin Dua",
+        "role": "admin",
+        "password": "a-long-enough-password",
+    }
+    headers = {"Authorization": f"Bearer {forged}"}
+    response = client.post("/api/v1/users", json=body, headers=headers)
+    assert response.status_code == 403, response.text
+    assert kind(response) == "insufficient-scope"
+    # The scopes of the role that the token also claims still work.
+    assert client.get("/api/v1/units", headers=headers).status_code == 200
+    listed = client.get("/api/v1/users", params={"q": "admin2"}, headers=auth("admin"))
+    assert "admin2" not in [user["username"] for user in listed.json()["items"]]
+
+
+def test_a_token_signed_with_the_once_published_default_key_is_refused(client, camat_id):
+    token = sign(claims(camat_id), key="change-me-development-signing-key-32b")
+    assert_invalid_token(client.get(ME, headers={"Authorization": f"Bearer {token}"}))
+
+
 def _alg_none(subject: str) -> str:
     header = {"alg": "none", "typ": "at+jwt", "kid": get_settings().jwt_key_id}
     return f"{b64(header)}.{b64(claims(subject))}."
@@ -126,6 +151,12 @@ FORGERIES: dict[str, Callable[[str], str]] = {
         claims(s, exp=int(clock.now().timestamp()) - 120, iat=int(clock.now().timestamp()) - 900)
     ),
     "exp missing": lambda s: sign(claims(s, exp=None)),
+    "exp a string": lambda s: sign(claims(s, exp=str(int(clock.now().timestamp()) + 600))),
+    "exp a float": lambda s: sign(claims(s, exp=clock.now().timestamp() + 600.5)),
+    "exp in the year 3000": lambda s: sign(claims(s, exp=32503680000)),
+    "exp beyond the lifetime": lambda s: sign(
+        claims(s, exp=int(clock.now().timestamp()) + 15 * 60 + 120)
+    ),
     "nbf in the future": lambda s: sign(claims(s, nbf=int(clock.now().timestamp()) + 600)),
     "iat in the future": lambda s: sign(claims(s, iat=int(clock.now().timestamp()) + 600)),
     "unknown kid": lambda s: sign(claims(s), headers={"kid": "trantib-999"}),

@@ -69,12 +69,32 @@ class TestRefresh:
         assert newer.status_code == 401
         assert kind(newer) == "invalid-refresh-token"
 
+    def test_reuse_ends_the_access_tokens_of_the_family(self, client, login):
+        first = login("kasi.ciledug").json()
+        second = client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).json()
+        other_login = login("kasi.ciledug").json()
+        assert client.get(ME, headers=bearer(second["access_token"])).status_code == 200
+
+        assert (
+            client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).status_code == 401
+        )
+
+        for access_token in (first["access_token"], second["access_token"]):
+            refused = client.get(ME, headers=bearer(access_token))
+            assert refused.status_code == 401
+            assert kind(refused) == "invalid-token"
+        still = client.get(ME, headers=bearer(other_login["access_token"]))
+        assert still.status_code == 200
+        assert still.json()["username"] == "kasi.ciledug"
+
     def test_reuse_leaves_other_logins_alone(self, client, login):
         phone = login("kasi.ciledug").json()["refresh_token"]
         laptop = login("kasi.ciledug").json()["refresh_token"]
         client.post(REFRESH, json={"refresh_token": phone})
         client.post(REFRESH, json={"refresh_token": phone})
-        assert client.post(REFRESH, json={"refresh_token": laptop}).status_code == 200
+        response = client.post(REFRESH, json={"refresh_token": laptop})
+        assert response.status_code == 200
+        assert response.json()["refresh_token"] != laptop
 
     def test_expired_refresh_token_is_refused(self, client, login, move_clock):
         token = login("kasi.ciledug").json()["refresh_token"]

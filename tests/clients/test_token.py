@@ -9,8 +9,9 @@ import pytest
 from jose import jwt
 from sqlmodel import Session, select
 
-from app.auth.models import LoginFailure
-from app.auth.service import ACCOUNT_FAILURE_LIMIT, ADDRESS_FAILURE_LIMIT
+from app.auth.models import LoginThrottle
+from app.auth.roles import Role, scopes_for
+from app.auth.throttle import ADDRESS_FREE_ATTEMPTS, PAIR_FREE_ATTEMPTS
 from app.clients.models import ServiceClient
 from app.core.config import get_settings
 from tests.clients.conftest import CLIENTS, READ_SCOPES, TOKEN_URL, basic, problem
@@ -175,37 +176,43 @@ class TestRefusals:
 class TestRateLimit:
     def test_failures_count_per_client_then_429(self, register, request_token, engine):
         created = register()
-        for _ in range(ACCOUNT_FAILURE_LIMIT):
+        for _ in range(PAIR_FREE_ATTEMPTS):
             problem(request_token(created["client_id"], "cs_wrong"), 401, "invalid-client")
         with Session(engine) as session:
-            names = set(session.exec(select(LoginFailure.username)).all())
-        assert names == {"client:" + created["client_id"]}
-        # Even the right secret waits until the window passes.
+            keys = set(session.exec(select(LoginThrottle.key)).all())
+        name = "client:" + created["client_id"]
+        assert keys == {f"pair|{name}|testclient", f"account|{name}", "address|testclient"}
+        # Even the right secret waits its turn from there.
         response = request_token(created["client_id"], created["client_secret"])
         problem(response, 429, "rate-limited")
         assert int(response.headers["Retry-After"]) > 0
 
     def test_a_success_clears_the_client_failures(self, register, request_token, engine):
         created = register()
-        for _ in range(ACCOUNT_FAILURE_LIMIT - 1):
+        for _ in range(PAIR_FREE_ATTEMPTS - 1):
             request_token(created["client_id"], "cs_wrong")
-        assert request_token(created["client_id"], created["client_secret"]).status_code == 200
+        granted = request_token(created["client_id"], created["client_secret"])
+        assert granted.status_code == 200
+        assert granted.json()["token_type"] == "bearer" and granted.json()["access_token"]
         with Session(engine) as session:
-            assert session.exec(select(LoginFailure)).all() == []
+            pair = session.get(LoginThrottle, f"pair|client:{created['client_id']}|testclient")
+        assert pair is not None and pair.attempts == 0 and pair.trusted_until is not None
 
     def test_failures_count_per_address_across_clients(self, register, request_token):
         created = register()
-        for n in range(ADDRESS_FAILURE_LIMIT):
+        for n in range(ADDRESS_FREE_ATTEMPTS):
             request_token(f"cli_guess{n}", "cs_wrong")
         response = request_token(created["client_id"], created["client_secret"])
         problem(response, 429, "rate-limited")
 
     def test_client_failures_do_not_lock_a_user_of_the_same_name(self, client, request_token):
-        for _ in range(ACCOUNT_FAILURE_LIMIT):
+        for _ in range(PAIR_FREE_ATTEMPTS):
             request_token("admin", "cs_wrong")
         form = {
             "grant_type": "password",
             "username": "admin",
             "password": get_settings().demo_password,
         }
-        assert client.post(TOKEN_URL, data=form).status_code == 200
+        response = client.post(TOKEN_URL, data=form)
+        assert response.status_code == 200
+        assert response.json()["scope"].split() == scopes_for(Role.admin)

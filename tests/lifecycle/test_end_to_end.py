@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from app.audit.service import verify_chain
-from tests.lifecycle.flow import Flow
+from tests.lifecycle.flow import ORDER_DRAFT, Flow
 
 
 def state(flow: Flow) -> tuple[int | None, str | None, str]:
@@ -74,7 +74,9 @@ def test_whole_incident_with_two_corrections(flow: Flow, engine) -> None:
     assert order["kind"] == "surat_perintah" and order["draft_version"] == 2
     assert order["number"] == f"300.1.2.1/0001/36.71.06/{order['issued_on'][:4]}"
     frozen = flow.client.patch(
-        f"/api/v1/drafts/{flow.draft_id}", json={"plan": None}, headers=flow.as_("danru")
+        f"/api/v1/drafts/{flow.draft_id}",
+        json={"plan": ORDER_DRAFT["plan"]},
+        headers=flow.as_("danru"),
     )
     assert frozen.status_code == 409 and frozen.json()["type"].endswith("/draft-frozen")
 

@@ -480,7 +480,8 @@ class TestAttachments:
         assert data["content_type"] == "image/png"
         assert data["sha256"] == sha
         assert data["size"] == len(PNG)
-        assert data["filename"] == "passwd"
+        # The extension of what the bytes are is added.
+        assert data["filename"] == "passwd.png"
         assert data["caption"] == "Massa di depan gerbang"
         assert data["uploaded_by"] == flow.uid("anggota1")
         assert response.headers["Location"] == f"/api/v1/attachments/{data['id']}/content"
@@ -516,6 +517,50 @@ class TestAttachments:
         added = [e for e in trail["events"] if e["action"] == "attachment_add"]
         assert [e["data"]["document"]["id"] for e in added] == [data["id"], pdf["id"], jpeg["id"]]
         assert trail["chain_valid"] is True
+
+    @pytest.mark.parametrize(
+        ("name", "stored"),
+        [
+            ("\u202egnp.exe", "gnp.pdf"),
+            ("foto\u200b\u200d.pdf", "foto.pdf"),
+            ("laporan\u2066\u2069\ufeff\u00ad.pdf", "laporan.pdf"),
+            ("berita\u2028acara.pdf", "beritaacara.pdf"),
+            ("x.html", "x.pdf"),
+            ("scan", "scan.pdf"),
+            ("SCAN.PDF", "SCAN.PDF"),
+        ],
+        ids=[
+            "bidi-override",
+            "zero-width",
+            "isolates-bom-soft-hyphen",
+            "line-separator",
+            "wrong-extension",
+            "no-extension",
+            "upper-case-extension",
+        ],
+    )
+    def test_names_lose_invisible_characters_and_take_the_type_extension(
+        self, reported: tuple[Flow, str], name: str, stored: str
+    ) -> None:
+        flow, report_id = reported
+        created = attach(flow, report_id, content=PDF, name=name, declared="text/html")
+        assert created.status_code == 201, created.text
+        assert created.json()["filename"] == stored
+        download = flow.client.get(
+            f"/api/v1/attachments/{created.json()['id']}/content", headers=flow.as_("danru")
+        )
+        assert download.headers["content-type"] == "application/pdf"
+        assert download.headers["content-disposition"] == f'attachment; filename="{stored}"'
+
+    def test_a_download_is_never_stored_by_a_cache(self, reported: tuple[Flow, str]) -> None:
+        flow, report_id = reported
+        created = attach(flow, report_id, content=JPEG).json()
+        download = flow.client.get(
+            f"/api/v1/attachments/{created['id']}/content", headers=flow.as_("danru")
+        )
+        assert download.status_code == 200
+        assert download.headers["cache-control"] == "no-store"
+        assert download.headers["etag"] == f'"{hashlib.sha256(JPEG).hexdigest()}"'
 
     def test_reading_attachments_is_limited_to_the_unit(self, reported: tuple[Flow, str]) -> None:
         flow, report_id = reported

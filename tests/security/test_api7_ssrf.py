@@ -57,6 +57,8 @@ REFUSED = [
     ("gopher://127.0.0.1:6379/_INFO", "invalid"),
     ("ftp://8.8.8.8/", "invalid"),
     ("http://8.8.8.8/", "scheme"),
+    ("https://8.8.8.8:0/", "invalid"),
+    ("https://hooks.pemkot.example:00/", "invalid"),
 ]
 
 

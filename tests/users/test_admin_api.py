@@ -134,6 +134,17 @@ class TestCreate:
             USERS, json=new_user(username="danru2.ciledug", role="danru"), headers=admin
         )
         assert response.status_code == 201
+        created = response.json()
+        assert (created["role"], created["unit"]["slug"], created["active"]) == (
+            "danru",
+            "ciledug",
+            True,
+        )
+        danru = client.get(USERS, params={"role": "danru", "unit": "ciledug"}, headers=admin)
+        assert sorted(u["username"] for u in danru.json()["items"]) == [
+            "danru.ciledug",
+            "danru2.ciledug",
+        ]
 
     def test_duplicate_username_is_409(self, client, admin):
         response = client.post(USERS, json=new_user(username="camat.ciledug"), headers=admin)
@@ -150,11 +161,19 @@ class TestCreate:
 
     def test_new_camat_after_the_old_one_is_deactivated(self, client, admin, user_id):
         old = user_id("camat.ciledug")
-        client.patch(f"{USERS}/{old}", json={"active": False}, headers=admin)
+        assert (
+            client.patch(f"{USERS}/{old}", json={"active": False}, headers=admin).status_code == 200
+        )
         response = client.post(
             USERS, json=new_user(username="camat2.ciledug", role="camat"), headers=admin
         )
         assert response.status_code == 201
+        created = response.json()
+        assert (created["role"], created["unit"]["slug"], created["active"]) == (
+            "camat",
+            "ciledug",
+            True,
+        )
 
     @pytest.mark.parametrize("role", ["camat", "sekcam", "kasi_trantib", "danru", "anggota"])
     def test_kecamatan_role_without_unit_is_422(self, client, admin, role):
@@ -379,6 +398,9 @@ class TestUpdate:
             f"{USERS}/{user_id('danru.pinang')}", json={"role": "camat"}, headers=admin
         )
         assert promoted.status_code == 200
+        assert (demoted.json()["role"], promoted.json()["role"]) == ("anggota", "camat")
+        camats = client.get(USERS, params={"role": "camat", "unit": "pinang"}, headers=admin)
+        assert [u["username"] for u in camats.json()["items"]] == ["danru.pinang"]
 
     @pytest.mark.parametrize(
         "body",

@@ -43,4 +43,9 @@ def test_inactive_holders_do_not_count(engine):
         new = _user("camat2.ciledug", Role.camat, 6)
         new.password_hash = hash_password("irrelevant-password")
         _flush_guarded(session, new)
+        # Flushed: the new camat holds the seat beside the inactive one.
+        holders = session.exec(
+            select(User.username, User.active).where(User.role == Role.camat, User.unit_id == 6)
+        ).all()
+        assert sorted(holders) == [("camat.ciledug", False), ("camat2.ciledug", True)]
         session.rollback()

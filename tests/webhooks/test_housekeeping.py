@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app import housekeeping
 from app.audit.models import AuditEvent
-from app.auth.models import RefreshToken, RevokedToken
+from app.auth.models import LoginThrottle, RefreshToken, RevokedToken
 from app.cli import main as cli_main
 from app.core import clock
 from app.core.config import get_settings
@@ -95,6 +95,17 @@ def test_expired_rows_go_and_the_rest_stays(
         delivered_at=None,
         last_attempt_at=long_ago,
     )
+    # Login throttle streaks, all quiet for long: the pairs that logged in are still
+    # trusted and stay; the others (the accounts, the address, a failed guess) go.
+    form = {"grant_type": "password", "username": "ghost", "password": "wrong-password!"}
+    assert client.post(TOKEN_URL, data=form).status_code == 401
+    with Session(engine) as session:
+        session.execute(update(LoginThrottle).values(last_attempt_at=long_ago))
+        session.commit()
+    trusted = LoginThrottle.trusted_until.is_not(None)  # type: ignore[union-attr]
+    streaks, trusted_streaks = count(engine, LoginThrottle), count(engine, LoginThrottle, trusted)
+    assert trusted_streaks == 2 and streaks > trusted_streaks
+
     deliveries, attempts = count(engine, WebhookDelivery), count(engine, WebhookAttempt)
     audit = count(engine, AuditEvent)
     refresh_tokens = count(engine, RefreshToken)
@@ -105,8 +116,10 @@ def test_expired_rows_go_and_the_rest_stays(
         "idempotency records": 1,
         "revoked token ids": revoked,
         "refresh tokens": 1,
+        "login throttle streaks": streaks - trusted_streaks,
         "delivered webhooks": 1,
     }
+    assert count(engine, LoginThrottle) == count(engine, LoginThrottle, trusted) == 2
     assert count(engine, IdempotencyRecord) == 1
     assert count(engine, RevokedToken) == 0
     assert count(engine, RefreshToken) == refresh_tokens - 1
