@@ -108,14 +108,19 @@ JOIN (
 
 INSERT INTO step_runs (
     id, incident_id, unit_id, sop_version, step, step_code, attempt, role, assignee_id,
-    sla_text, sla_seconds, calendar, started_at, due_at, completed_at, elapsed_seconds, status,
-    at_risk_at)
+    sla_text, sla_seconds, calendar, started_at, actionable_at, due_at, completed_at,
+    recorded_completed_at, elapsed_seconds, claimed_elapsed_seconds, recorded_elapsed_seconds,
+    backdated, status, at_risk_at)
 SELECT run_id, incident_id, unit_id, %(version)s, step, code, 1, role,
        CASE WHEN danru_waits THEN danru END,
-       sla_text, sla_seconds, calendar, started_at,
+       sla_text, sla_seconds, calendar, started_at, started_at,
        started_at + make_interval(secs => sla_seconds * stretch),
        CASE WHEN open_run AND active THEN NULL ELSE started_at + make_interval(secs => dur) END,
+       CASE WHEN open_run AND active THEN NULL ELSE started_at + make_interval(secs => dur) END,
        CASE WHEN open_run THEN NULL ELSE (dur / stretch)::int END,
+       CASE WHEN open_run THEN NULL ELSE (dur / stretch)::int END,
+       CASE WHEN open_run THEN NULL ELSE (dur / stretch)::int END,
+       false,
        CASE WHEN open_run AND active THEN 'running'
             WHEN open_run THEN 'cancelled'
             WHEN (dur / stretch)::int <= sla_seconds THEN 'on_time'

@@ -23,6 +23,7 @@ from app.auth.deps import Principal
 from app.core import clock
 from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.incidents.models import Incident
+from app.sop.definition import load_definition
 from app.timing import calendars
 from app.timing.calendar_models import NonWorkingDay
 from app.timing.calendars import WALL, DayKind, calendar_for, mark_overrides_changed
@@ -409,11 +410,13 @@ def summary(
         raise Unprocessable("`from` must not be after `to`", field="from")
     scope_unit = resolve_unit(session, principal, unit)
     conditions = _run_filters(scope_unit, started_from, started_to, step, sop_version)
-    step_keys: list[Any] = [StepRun.sop_version, StepRun.step, StepRun.step_code]
+    # The code is the definition's for (version, step): grouping by it too costs a third more.
+    step_keys: list[Any] = [StepRun.sop_version, StepRun.step]
     unit_col: Any = StepRun.unit_id
 
     def step_fields(key: tuple[Any, ...]) -> dict[str, Any]:
-        return {"sop_version": key[0], "step": key[1], "step_code": key[2]}
+        code = load_definition(key[0]).step(key[1]).code
+        return {"sop_version": key[0], "step": key[1], "step_code": code}
 
     by_step = [
         {"unit": _unit_ref(scope_unit), **step_fields(r.pop("key")), **r}
