@@ -136,8 +136,8 @@ async def upload_attachment(
     response: Response,
 ) -> Any:
     await run_in_threadpool(service.check_attachable, session, principal, report_id)
-    # End the read transaction: on SQLite it holds the database lock, and the upload may be slow.
-    await run_in_threadpool(session.rollback)
+    # The body has fully arrived before the request was admitted (ConcurrencyLimitMiddleware),
+    # so reading it here is quick: the request's one transaction stays open across it.
     received = await receive_file(
         request,
         max_bytes=get_settings().attachment_max_bytes,
