@@ -17,6 +17,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # shared by its processes (API workers, the worker, the CLI).
 DEVELOPMENT_KEY_FILE = Path("var/jwt-signing-key")
 DEFAULT_DEMO_PASSWORD = "trantib-demo"
+# The .env file read beside the environment (the environment wins), named when the process
+# starts. Set empty, no file is read: the test suite runs so, since a developer's .env (the
+# compose section's, with its signing key) must not change what the tests meet.
+ENV_FILE_VARIABLE = "TRANTIB_ENV_FILE"
+ENV_FILE = os.environ.get(ENV_FILE_VARIABLE, ".env") or None
 
 
 class Environment(StrEnum):
@@ -26,7 +31,7 @@ class Environment(StrEnum):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="TRANTIB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="TRANTIB_", env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
     )
 
     environment: Environment = Environment.development
