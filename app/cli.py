@@ -312,10 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app.core.config import SettingsInvalid
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except CommandError as exc:
+    except (CommandError, SettingsInvalid) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

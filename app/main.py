@@ -15,7 +15,7 @@ from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import API_ROUTERS
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, SettingsInvalid, get_settings
 from app.core.db import get_engine, make_engine
 from app.core.errors import install_error_handlers
 from app.core.headers import SecurityHeadersMiddleware
@@ -174,4 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+try:
+    app = create_app()
+except SettingsInvalid as exc:
+    # uvicorn imports this module before any lifespan: without this it prints a traceback.
+    sys.exit(f"refusing to start: {exc}")

@@ -303,3 +303,58 @@ class TestTheSuiteIsHermetic:
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "1 passed" in done.stdout
+
+
+SECRET = "Sup3r-secret-value-that-must-never-be-printed-0123456789"
+SECRET_SETTINGS = {
+    "TRANTIB_JWT_SIGNING_KEY": SECRET,
+    "TRANTIB_JWT_PRIVATE_KEY": f"-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----",
+    "TRANTIB_JWT_PUBLIC_KEY": f"-----BEGIN PUBLIC KEY-----\n{SECRET}\n-----END PUBLIC KEY-----",
+    "TRANTIB_DEMO_PASSWORD": SECRET,
+    "TRANTIB_DATABASE_URL": f"postgresql+psycopg://trantib:{SECRET}@127.0.0.1:9/trantib",
+}
+# A rule of one setting, and the rule across the pool and the requests in progress (the
+# one compose met), whose pydantic message held every input.
+BROKEN = {
+    "field": ({"TRANTIB_DB_POOL_SIZE": "0"}, "TRANTIB_DB_POOL_SIZE: Input should be greater"),
+    "pool": (
+        {"TRANTIB_DB_POOL_SIZE": "2", "TRANTIB_DB_MAX_OVERFLOW": "1"},
+        "TRANTIB_MAX_REQUESTS_IN_PROGRESS (8) must not exceed TRANTIB_DB_POOL_SIZE",
+    ),
+}
+PROGRAMS = {
+    "uvicorn": (
+        ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", "0"],
+        "refusing to start: invalid settings: ",
+    ),
+    "cli": (["-m", "app.cli", "migrate"], "error: invalid settings: "),
+}
+
+
+class TestInvalidSettingsAreOneLine:
+    """A settings error names the setting and the rule on one line, and no secret's value."""
+
+    # Both rules under the server, the cross rule under the command line too.
+    @pytest.mark.parametrize(
+        ("broken", "program"), [("field", "uvicorn"), ("pool", "uvicorn"), ("pool", "cli")]
+    )
+    @pytest.mark.parametrize("secret", list(SECRET_SETTINGS))
+    def test_names_the_rule_and_hides_the_secret(
+        self, secret: str, broken: str, program: str
+    ) -> None:
+        variables, rule = BROKEN[broken]
+        argv, prefix = PROGRAMS[program]
+        done = subprocess.run(
+            [sys.executable, *argv],
+            cwd=ROOT,
+            env=service_environment(**variables, **{secret: SECRET_SETTINGS[secret]}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        output = done.stdout + done.stderr
+        assert output.strip().splitlines() == [done.stderr.strip()], output
+        assert done.stderr.startswith(prefix + rule), output
+        assert SECRET[:8] not in output
+        assert "Traceback" not in output

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Where development keeps the signing key it makes when none is set: one per checkout,
@@ -172,6 +172,25 @@ def development_signing_key(path: Path) -> str:
     return key
 
 
+class SettingsInvalid(ValueError):
+    """The settings break a rule. The message is one line naming each setting and its rule,
+    and never a value: pydantic's own message shows the inputs, a signing key among them."""
+
+
+def _one_line(exc: ValidationError) -> str:
+    reasons = []
+    for error in exc.errors(include_url=False, include_input=False):
+        rule = error["msg"].removeprefix("Value error, ")
+        # A rule across settings (no location) names them itself.
+        where = error["loc"]
+        reasons.append(f"TRANTIB_{str(where[0]).upper()}: {rule}" if where else rule)
+    return "invalid settings: " + "; ".join(reasons)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # `from None`: a traceback of the cause would print the inputs after all.
+        raise SettingsInvalid(_one_line(exc)) from None
