@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_control_characters)],
     )
     install_error_handlers(app)
-    install_docs(app)
+    install_docs(app, demo_users=not settings.is_production and settings.seed_demo)
     app.add_middleware(IdempotencyMiddleware)
     # Outermost last: headers on every answer, then the rate, then the body size, then the
     # turn to enter (refusals never wait for one).
