@@ -54,10 +54,14 @@ lock: $(STAMP) ## Pin every dependency from pyproject.toml into the lock files; 
 .venv: $(STAMP) ## Create or refresh the virtual environment
 venv: $(STAMP)
 
+# The server takes the shell's place and ends quietly on Ctrl-C or SIGTERM. Ignoring SIGTERM
+# in the shell is for make: uvicorn installs its own handler, shuts down, then raises the
+# signal again to die by it, and make reported that as "make: *** [Makefile:NN: run]
+# Terminated"; with SIGTERM ignored in its place, it exits 0 instead.
 run: $(STAMP) ## Migrate, add demo data to an empty database, serve on HOST:PORT
 	$(BIN)/python -m app.cli migrate
 	$(BIN)/python -m app.cli seed-demo --if-empty
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-server-header \
+	trap '' TERM; exec $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-server-header \
 		--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)'
 
 test: $(STAMP) ## Run the tests (SQLite, or the database in TEST_DATABASE_URL)

@@ -175,9 +175,13 @@ def create_admin(args: argparse.Namespace) -> int:
     arg("path", nargs="?", type=Path, default=DEFAULT_OPENAPI_PATH, help="default: %(default)s"),
 )
 def export_openapi(args: argparse.Namespace) -> int:
+    from app.core.config import Environment, get_settings
     from app.main import create_app
 
-    document = create_app().openapi()
+    # The committed contract is the development one whatever the exporter's own settings, so
+    # that every machine writes the same file (the demo users' paragraph included).
+    development = {"environment": Environment.development, "seed_demo": True}
+    document = create_app(get_settings().model_copy(update=development)).openapi()
     path: Path = args.path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -312,10 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app.core.config import SettingsInvalid
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except CommandError as exc:
+    except (CommandError, SettingsInvalid) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

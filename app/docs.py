@@ -31,6 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.responses import HTMLResponse
 
+from app.core.config import DEFAULT_DEMO_PASSWORD
 from app.core.errors import PROBLEM_JSON, TYPE_BASE, AppError, Problem
 from app.idempotency.middleware import MAX_KEY_LENGTH
 
@@ -46,11 +47,11 @@ VALIDATION_PROBLEM_REF = SCHEMAS + "ValidationProblem"
 # FastAPI's own 422 body; the handler in app.core.errors never sends it.
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
+# The info summary names the SOP; the description starts where it ends.
 DESCRIPTION = """\
-Kota Tangerang's SOP *Penanganan Unjuk Rasa dan Kerusuhan Warga* as a workflow: each incident
-moves through the steps of the SOP version it started under (`GET /api/v1/sop/versions`), each
-action by the role, the kecamatan and at the step the SOP names, measured against the step's
-time standard.
+Each incident moves through the steps of the SOP version it started under
+(`GET /api/v1/sop/versions`), each action by the role, the kecamatan and at the step the SOP
+names, measured against the step's time standard.
 
 **Authentication**: OAuth2 bearer tokens from `POST /api/v1/auth/token` (form encoded):
 `grant_type=password` for staff; `grant_type=client_credentials` for city systems. Each
@@ -58,8 +59,8 @@ operation lists the scopes it needs.
 
 **Errors** are RFC 9457 `application/problem+json` documents with a stable `type`; the
 `Problem` schema lists every type. A wrong role or scope is 403, another kecamatan's resource
-404, the wrong step 409, a stale `If-Match` 412, a body that is not JSON 400 and an invalid one
-422.
+404, the wrong step 409, a stale `If-Match` 412, a body that is not JSON 400 and an invalid
+one 422.
 
 **Retries**: send an `Idempotency-Key` header with a POST; a retry with the same key and body
 replays the first answer (`Idempotent-Replayed: true`) instead of acting twice.
@@ -67,6 +68,17 @@ replays the first answer (`Idempotent-Replayed: true`) instead of acting twice.
 **Concurrency**: incidents and drafts carry an `ETag`; send it back as `If-Match` with an
 action and a stale one is refused with 412 instead of overwriting a newer change.
 """
+
+# Only where demo users may exist (development with TRANTIB_SEED_DEMO): production never
+# names accounts or a password. The password is the default one, not the server's setting,
+# so the document stays the same on every machine and a chosen password is not shown.
+DEMO_USERS_DESCRIPTION = f"""
+**Demo users** (development): `camat.<kecamatan>`, `sekcam.<kecamatan>`, `kasi.<kecamatan>`,
+`danru.<kecamatan>` and `anggota1.<kecamatan>` to `anggota3.<kecamatan>` for every kecamatan
+slug (e.g. `kasi.ciledug`), and the city-wide `pimpinan` and `admin`. Their password is
+`{DEFAULT_DEMO_PASSWORD}` unless `TRANTIB_DEMO_PASSWORD` sets another.
+"""
+
 
 SWAGGER_UI_PARAMETERS: dict[str, Any] = {
     # Keeps the token across reloads of /docs; it lives in the browser's localStorage.
@@ -134,8 +146,9 @@ class ValidationProblem(Problem):
     errors: list[FieldError] = Field(default=[])
 
 
-def install_docs(app: FastAPI) -> None:
-    """Serve /docs and /redoc from local assets and finish the OpenAPI document."""
+def install_docs(app: FastAPI, *, demo_users: bool = False) -> None:
+    """Serve /docs and /redoc from local assets and finish the OpenAPI document; `demo_users`:
+    the description names the demo accounts."""
     openapi_url = app.openapi_url or "/openapi.json"
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
 
@@ -172,7 +185,7 @@ def install_docs(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = finish_openapi(FastAPI.openapi(app))
+            app.openapi_schema = finish_openapi(FastAPI.openapi(app), demo_users=demo_users)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -183,10 +196,10 @@ def _local_only(page: HTMLResponse) -> HTMLResponse:
     return page
 
 
-def finish_openapi(document: dict[str, Any]) -> dict[str, Any]:
+def finish_openapi(document: dict[str, Any], *, demo_users: bool = False) -> dict[str, Any]:
     """Apply the conventions every operation shares to FastAPI's document (in place)."""
     info = document.setdefault("info", {})
-    info.setdefault("description", DESCRIPTION)
+    info.setdefault("description", DESCRIPTION + (DEMO_USERS_DESCRIPTION if demo_users else ""))
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())

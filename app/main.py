@@ -15,7 +15,7 @@ from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import API_ROUTERS
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, SettingsInvalid, get_settings
 from app.core.db import get_engine, make_engine
 from app.core.errors import install_error_handlers
 from app.core.headers import SecurityHeadersMiddleware
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_control_characters)],
     )
     install_error_handlers(app)
-    install_docs(app)
+    install_docs(app, demo_users=not settings.is_production and settings.seed_demo)
     app.add_middleware(IdempotencyMiddleware)
     # Outermost last: headers on every answer, then the rate, then the body size, then the
     # turn to enter (refusals never wait for one).
@@ -174,4 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+try:
+    app = create_app()
+except SettingsInvalid as exc:
+    # uvicorn imports this module before any lifespan: without this it prints a traceback.
+    sys.exit(f"refusing to start: {exc}")

@@ -31,9 +31,25 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 DEMO_PASSWORD = "trantib-demo-test"
 KEEP_TABLES = {"units", "alembic_version"}
-# A key of the run's own, set before any test module imports the app (app.main builds its
-# settings at import), so the suite never writes the checkout's development key file.
-os.environ.setdefault("TRANTIB_JWT_SIGNING_KEY", secrets.token_urlsafe(48))
+# The suite meets only the settings it sets, before any test module imports the app (which
+# builds its settings at import): a developer's TRANTIB_* variables and .env file (the compose
+# section's, with its signing key) are not read. The harness's own switches stay.
+HARNESS_VARIABLES = {"TRANTIB_REQUIRE_BROWSER", "TRANTIB_SCHEMATHESIS_EXAMPLES"}
+for _name in [n for n in os.environ if n.startswith("TRANTIB_") and n not in HARNESS_VARIABLES]:
+    del os.environ[_name]
+# Empty: no .env file, in this process and in the service processes tests start.
+os.environ["TRANTIB_ENV_FILE"] = ""
+# A key of the run's own, so the suite never writes the checkout's development key file.
+os.environ["TRANTIB_JWT_SIGNING_KEY"] = secrets.token_urlsafe(48)
+
+
+def service_environment(**variables: str) -> dict[str, str]:
+    """The environment of a service process a test starts: the defaults and `variables`, none
+    of the suite's settings, and still no .env file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANTIB_")}
+    env["TRANTIB_ENV_FILE"] = ""
+    env.update(variables)
+    return env
 
 
 def alembic_config(url: str) -> Config:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from sqlmodel import Session, select
 from app import cli
 from app.core.config import get_settings
 from app.users.models import User
+from tests.conftest import service_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_USERS = 2 + 13 * 7
@@ -34,12 +34,10 @@ def log_in(client, username: str, password: str):  # type: ignore[no-untyped-def
 
 
 def run_process(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANTIB_")}
-    env["TRANTIB_DATABASE_URL"] = database_url
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT,
-        env=env,
+        env=service_environment(TRANTIB_DATABASE_URL=database_url),
         capture_output=True,
         text=True,
         timeout=120,

@@ -13,8 +13,9 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.core.config import Environment, Settings
+from app.core.config import Environment, Settings, get_settings
 from app.main import StartupRefused, check_startup, startup_problems
+from tests.conftest import service_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_KEY = "k" * 48
@@ -222,3 +223,138 @@ class TestUvicornRefusal:
         assert result.returncode != 0
         assert "refusing to start: TRANTIB_JWT_SIGNING_KEY must be at least 32" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+HOSTILE_ENV_FILE = (
+    "TRANTIB_ENVIRONMENT=production\n"
+    "TRANTIB_JWT_SIGNING_KEY=hostile-key-from-a-developers-env-file\n"
+    "TRANTIB_CORS_ORIGINS=https://hostile.example\n"
+)
+HOSTILE_VARIABLES = {
+    "TRANTIB_ENVIRONMENT": "production",
+    "TRANTIB_CORS_ORIGINS": "https://hostile.example",
+    "TRANTIB_RATE_LIMIT_PER_MINUTE": "5",
+}
+_PRINT_SETTINGS = (
+    "from app.core.config import Settings; s = Settings(); "
+    "print(s.environment.value, s.jwt_signing_key, s.cors_origins)"
+)
+
+
+def _settings_seen_in(cwd: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _PRINT_SETTINGS],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+class TestTheSuiteIsHermetic:
+    """A developer's .env file and TRANTIB_* variables do not reach the tests."""
+
+    @pytest.fixture
+    def hostile_checkout(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        (tmp_path / ".env").write_text(HOSTILE_ENV_FILE, encoding="utf-8")
+        monkeypatch.chdir(tmp_path)
+        return tmp_path
+
+    def test_the_suite_has_its_own_settings(self) -> None:
+        settings = get_settings()
+        assert settings.environment is Environment.development
+        assert settings.cors_origins == []
+        assert settings.rate_limit_per_minute == 0
+        assert settings.sop_definitions_dir == ROOT / "tests" / "fixtures" / "sop"
+
+    def test_an_env_file_in_the_working_directory_is_not_read(self, hostile_checkout: Path) -> None:
+        settings = Settings()
+        assert settings.environment is Environment.development
+        assert settings.jwt_signing_key == os.environ["TRANTIB_JWT_SIGNING_KEY"]
+        assert settings.cors_origins == []
+
+    def test_service_processes_of_the_suite_do_not_read_it_either(
+        self, hostile_checkout: Path
+    ) -> None:
+        seen = _settings_seen_in(hostile_checkout, service_environment())
+        assert "hostile" not in seen
+        assert seen.startswith("development ")
+
+    def test_outside_the_suite_the_env_file_is_read(self, hostile_checkout: Path) -> None:
+        # What `make run` does: the same file counts when TRANTIB_ENV_FILE is not set.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRANTIB_")}
+        seen = _settings_seen_in(hostile_checkout, env)
+        assert seen.split()[:2] == ["production", "hostile-key-from-a-developers-env-file"]
+
+    def test_trantib_variables_of_the_caller_do_not_reach_a_run(self, tmp_path: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
+        env.update(HOSTILE_VARIABLES)
+        node = f"{Path(__file__).name}::{type(self).__name__}::test_the_suite_has_its_own_settings"
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", f"tests/{node}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "1 passed" in done.stdout
+
+
+SECRET = "Sup3r-secret-value-that-must-never-be-printed-0123456789"
+SECRET_SETTINGS = {
+    "TRANTIB_JWT_SIGNING_KEY": SECRET,
+    "TRANTIB_JWT_PRIVATE_KEY": f"-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----",
+    "TRANTIB_JWT_PUBLIC_KEY": f"-----BEGIN PUBLIC KEY-----\n{SECRET}\n-----END PUBLIC KEY-----",
+    "TRANTIB_DEMO_PASSWORD": SECRET,
+    "TRANTIB_DATABASE_URL": f"postgresql+psycopg://trantib:{SECRET}@127.0.0.1:9/trantib",
+}
+# A rule of one setting, and the rule across the pool and the requests in progress (the
+# one compose met), whose pydantic message held every input.
+BROKEN = {
+    "field": ({"TRANTIB_DB_POOL_SIZE": "0"}, "TRANTIB_DB_POOL_SIZE: Input should be greater"),
+    "pool": (
+        {"TRANTIB_DB_POOL_SIZE": "2", "TRANTIB_DB_MAX_OVERFLOW": "1"},
+        "TRANTIB_MAX_REQUESTS_IN_PROGRESS (8) must not exceed TRANTIB_DB_POOL_SIZE",
+    ),
+}
+PROGRAMS = {
+    "uvicorn": (
+        ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", "0"],
+        "refusing to start: invalid settings: ",
+    ),
+    "cli": (["-m", "app.cli", "migrate"], "error: invalid settings: "),
+}
+
+
+class TestInvalidSettingsAreOneLine:
+    """A settings error names the setting and the rule on one line, and no secret's value."""
+
+    # Both rules under the server, the cross rule under the command line too.
+    @pytest.mark.parametrize(
+        ("broken", "program"), [("field", "uvicorn"), ("pool", "uvicorn"), ("pool", "cli")]
+    )
+    @pytest.mark.parametrize("secret", list(SECRET_SETTINGS))
+    def test_names_the_rule_and_hides_the_secret(
+        self, secret: str, broken: str, program: str
+    ) -> None:
+        variables, rule = BROKEN[broken]
+        argv, prefix = PROGRAMS[program]
+        done = subprocess.run(
+            [sys.executable, *argv],
+            cwd=ROOT,
+            env=service_environment(**variables, **{secret: SECRET_SETTINGS[secret]}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        output = done.stdout + done.stderr
+        assert output.strip().splitlines() == [done.stderr.strip()], output
+        assert done.stderr.startswith(prefix + rule), output
+        assert SECRET[:8] not in output
+        assert "Traceback" not in output

@@ -7,7 +7,6 @@ write lock (WAL, busy_timeout, BEGIN IMMEDIATE) and never fail with "database is
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pytest
 from alembic import command
 from sqlmodel import Session
 
-from tests.conftest import PG_URL, ROOT, alembic_config
+from tests.conftest import PG_URL, ROOT, alembic_config, service_environment
 
 pytestmark = pytest.mark.skipif(
     bool(PG_URL), reason="SQLite's single-writer lock only; PostgreSQL locks rows"
@@ -67,8 +66,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     url = f"sqlite:///{tmp_path / 'concurrency.db'}"
     _prepare_database(url)
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANTIB_")}
-    env.update(
+    env = service_environment(
         TRANTIB_DATABASE_URL=url,
         TRANTIB_DEMO_PASSWORD=PASSWORD,
         TRANTIB_ENVIRONMENT="development",

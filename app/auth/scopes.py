@@ -56,7 +56,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.archive_write: "Archive the report",
     Scope.sla_read: "Read step timing and SLA reports",
     Scope.tasks_read: "Read one's own task inbox",
-    Scope.units_read: "Read the kecamatan list",
+    Scope.units_read: "Read the kecamatan list, and the staff of one's own kecamatan",
     Scope.users_admin: "Administer users",
     Scope.calendar_admin: "Maintain the non-working-day calendar",
     Scope.webhooks_admin: "Manage webhook subscriptions and replay deliveries",

@@ -10,13 +10,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Where development keeps the signing key it makes when none is set: one per checkout,
 # shared by its processes (API workers, the worker, the CLI).
 DEVELOPMENT_KEY_FILE = Path("var/jwt-signing-key")
 DEFAULT_DEMO_PASSWORD = "trantib-demo"
+# The .env file read beside the environment (the environment wins), named when the process
+# starts. Set empty, no file is read: the test suite runs so, since a developer's .env (the
+# compose section's, with its signing key) must not change what the tests meet.
+ENV_FILE_VARIABLE = "TRANTIB_ENV_FILE"
+ENV_FILE = os.environ.get(ENV_FILE_VARIABLE, ".env") or None
 
 
 class Environment(StrEnum):
@@ -26,7 +31,7 @@ class Environment(StrEnum):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="TRANTIB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="TRANTIB_", env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
     )
 
     environment: Environment = Environment.development
@@ -167,6 +172,25 @@ def development_signing_key(path: Path) -> str:
     return key
 
 
+class SettingsInvalid(ValueError):
+    """The settings break a rule. The message is one line naming each setting and its rule,
+    and never a value: pydantic's own message shows the inputs, a signing key among them."""
+
+
+def _one_line(exc: ValidationError) -> str:
+    reasons = []
+    for error in exc.errors(include_url=False, include_input=False):
+        rule = error["msg"].removeprefix("Value error, ")
+        # A rule across settings (no location) names them itself.
+        where = error["loc"]
+        reasons.append(f"TRANTIB_{str(where[0]).upper()}: {rule}" if where else rule)
+    return "invalid settings: " + "; ".join(reasons)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # `from None`: a traceback of the cause would print the inputs after all.
+        raise SettingsInvalid(_one_line(exc)) from None

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
-from sqlalchemy import or_
 from sqlmodel import col, select
 
-from app.auth.deps import require
+from app.auth.deps import Principal, require
+from app.auth.roles import Role
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.http import problems
 from app.units.data import KECAMATAN, Kecamatan, kelurahan_code
 from app.units.models import Unit, UnitPublic
+from app.units.service import StaffMember, staff_of
+from app.users.service import find_unit
 
 router = APIRouter(prefix="/units", tags=["units"], dependencies=[require(Scope.units_read)])
 
@@ -66,10 +68,31 @@ def get_unit(
     code_or_slug: Annotated[str, Path(max_length=32, examples=["36.71.06", "ciledug"])],
     session: SessionDep,
 ) -> UnitDetail:
-    key = code_or_slug.strip().lower()
-    unit = session.exec(
-        select(Unit).where(or_(col(Unit.code) == key, col(Unit.slug) == key))
-    ).first()
+    unit = find_unit(session, code_or_slug)
     if unit is None:
         raise NotFound(f"No kecamatan {code_or_slug!r}")
     return _detail(unit)
+
+
+@router.get(
+    "/{unit}/staff",
+    operation_id="units_staff",
+    summary="The staff of one kecamatan, to pick the Danru and members from",
+    description=(
+        "The kecamatan's camat, sekcam, kasi_trantib, danru and anggota, in that order, with "
+        "the ids that orders, instructions and briefings name. `assignable` is false for a "
+        "deactivated account, which the SOP's steps refuse. No contact data.\n\n"
+        "A kecamatan's officers read their own kecamatan; another kecamatan is 403 "
+        "`forbidden-unit`. Pimpinan and administrators read any kecamatan. Service clients "
+        "are 403 `staff-for-people-only`."
+    ),
+    response_model=list[StaffMember],
+    responses=problems(401, 403, 404, 422),
+)
+def list_staff(
+    unit: Annotated[str, Path(max_length=32, examples=["36.71.06", "ciledug"])],
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.units_read)],
+    role: Annotated[Role | None, Query(description="Only this kecamatan role")] = None,
+) -> list[StaffMember]:
+    return staff_of(session, principal, unit, role)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from tests.conftest import service_environment
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
@@ -59,14 +61,12 @@ def _free_port() -> int:
 
 def _env(tmp_path: Path) -> dict[str, str]:
     # The test run's own TRANTIB_* settings point at the suite's database; this server has its own.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANTIB_")}
-    env.update(
+    return service_environment(
         TRANTIB_ENVIRONMENT="development",
         TRANTIB_DATABASE_URL=f"sqlite:///{tmp_path / 'browser.db'}",
         TRANTIB_DEMO_PASSWORD=PASSWORD,
         TRANTIB_ATTACHMENTS_DIR=str(tmp_path / "attachments"),
     )
-    return env
 
 
 @pytest.fixture(scope="module")

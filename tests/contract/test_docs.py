@@ -71,3 +71,56 @@ def test_openapi_served_equals_the_app_document(client, app):
 def test_docs_routes_stay_out_of_the_document(app):
     paths = app.openapi()["paths"]
     assert not [p for p in paths if p.startswith(("/docs", "/redoc"))]
+
+
+def _description(app) -> str:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    # No lifespan: production refuses to start beside the harness's demo users, and the
+    # document does not depend on the start-up checks.
+    response = TestClient(app).get("/openapi.json")
+    assert response.status_code == 200
+    return str(response.json()["info"]["description"])
+
+
+def _app_with(**settings: object):  # type: ignore[no-untyped-def]
+    from app.core.config import get_settings
+    from app.main import create_app
+
+    return create_app(get_settings().model_copy(update=settings))
+
+
+class TestLandingDescription:
+    def test_no_line_reads_as_a_numbered_list_item(self, client):
+        description = client.get("/openapi.json").json()["info"]["description"]
+        starts = [line for line in description.splitlines() if re.match(r"\s*\d+\.(\s|$)", line)]
+        assert starts == []
+
+    def test_the_summary_is_not_said_again(self, client):
+        info = client.get("/openapi.json").json()["info"]
+        assert "Penanganan Unjuk Rasa" in info["summary"]
+        assert "Penanganan Unjuk Rasa" not in info["description"]
+        assert "Kota Tangerang" not in info["description"]
+
+    def test_development_names_the_demo_users_and_their_password(self, app):
+        description = _description(app)
+        assert "**Demo users** (development)" in description
+        assert "`kasi.<kecamatan>`" in description and "`pimpinan`" in description
+        assert "`trantib-demo`" in description
+
+    @pytest.mark.parametrize(
+        "settings",
+        [
+            {"environment": "production", "seed_demo": False},
+            {"environment": "development", "seed_demo": False},
+        ],
+        ids=["production", "development-without-demo-users"],
+    )
+    def test_without_demo_users_no_account_or_password_is_named(self, settings):
+        from app.core.config import Environment
+
+        app = _app_with(**{**settings, "environment": Environment(settings["environment"])})
+        description = _description(app)
+        assert "Demo users" not in description
+        assert "trantib-demo" not in description
+        assert "kasi." not in description

@@ -24,6 +24,7 @@ UNIT_OWNED = {"incident_id", "order_id", "draft_id", "report_id", "attachment_id
 NOT_UNIT_OWNED = {
     "user_id": "users:admin only",
     "code_or_slug": "the 13 kecamatan are public to every role",
+    "unit": "a kecamatan's staff: another kecamatan is 403 forbidden-unit (tests/units)",
     "day": "the working-day calendar is city-wide",
     "subscription_id": "webhooks:admin only",
     "delivery_id": "webhooks:admin only",

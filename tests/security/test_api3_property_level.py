@@ -318,6 +318,7 @@ def test_no_get_answer_carries_a_secret(
         **archived.ids,
         "user_id": flow.uid("camat"),
         "code_or_slug": "ciledug",
+        "unit": "ciledug",
         "subscription_id": subscribed["id"],
         "delivery_id": deliveries["items"][0]["id"]
         if "items" in deliveries

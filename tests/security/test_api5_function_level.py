@@ -82,6 +82,7 @@ def ids(archived: Archived, client, auth, user_id, engine) -> dict[str, str]:  #
         **archived.ids,
         "user_id": user_id("danru.ciledug"),
         "code_or_slug": "ciledug",
+        "unit": "ciledug",
         "day": "2026-12-24",
         "subscription_id": subscription["id"],
         "delivery_id": deliveries[0]["id"],
@@ -133,7 +134,9 @@ def test_admin_operations_are_admin_only(openapi) -> None:
 def test_every_secured_operation_wants_a_token(client, openapi) -> None:
     secured = [op for op in operations(openapi) if op.secured]
     assert len(secured) >= 60
-    anything = defaultdict(lambda: str(uuid.uuid4()), day="2026-12-24", code_or_slug="ciledug")
+    anything = defaultdict(
+        lambda: str(uuid.uuid4()), day="2026-12-24", code_or_slug="ciledug", unit="ciledug"
+    )
     for op in secured:
         response = send(client, op, op.url(anything), {})
         problem(response, 401, "unauthorized")
