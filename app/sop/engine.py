@@ -427,8 +427,11 @@ def perform(
     if_match: int | None = None,
 ) -> Outcome:
     """Run one action on an incident under every guard; see the module docstring."""
-    # A role that takes the action in no version is refused before anything is read.
-    _select_rule(action, principal, _known_rules(action))
+    # A role that takes the action in no version is refused before anything is read. An
+    # action that no version uses at all is answered by the incident's version below (409).
+    known = _known_rules(action)
+    if known:
+        _select_rule(action, principal, known)
     params: dict[str, Any] = {"incident_id": incident_id, "unit_id": principal.unit_id}
     found = session.execute(_FOR_ACTION[principal.city_wide], params).one_or_none()
     if found is None:

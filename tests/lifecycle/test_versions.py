@@ -134,3 +134,28 @@ def test_audit_events_name_version_and_step_code(flow: Flow) -> None:
         (V2, 1, sop.step(1).code),
         (V2, 2, sop.step(2).code),
     ]
+
+
+def test_an_action_no_known_version_uses_is_a_wrong_step(
+    flow: Flow, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """With only the shipped SOP loaded, nobody takes a step record anywhere: the answer says
+    the incident's version has no such step instead of naming no scope."""
+    from app.core.config import get_settings
+
+    flow.create()
+    monkeypatch.setenv("TRANTIB_SOP_DEFINITIONS_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        response = flow.client.post(
+            f"/api/v1/incidents/{flow.incident_id}/step-records",
+            json={"note": "Koordinasi"},
+            headers=flow.as_("kasi"),
+        )
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["type"].endswith("/wrong-step")
+    assert V1 in body["detail"] and body["current_step"] == 1
