@@ -6,6 +6,7 @@ from app.archive.router import router as archive_router
 from app.auth.router import router as auth_router
 from app.briefings.router import router as briefings_router
 from app.clients.router import router as clients_router
+from app.delegations.router import router as delegations_router
 from app.drafts.router import router as drafts_router
 from app.field_reports.router import router as field_reports_router
 from app.incidents.router import router as incidents_router
@@ -23,6 +24,7 @@ API_ROUTERS: list[APIRouter] = [
     auth_router,
     users_router,
     units_router,
+    delegations_router,
     sop_router,
     incidents_router,
     orders_router,

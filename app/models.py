@@ -5,6 +5,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import LoginThrottle, RefreshToken, RevokedToken
 from app.clients.models import ServiceClient
 from app.core.counters import Counter
+from app.delegations.models import Delegation, DelegationEvent
 from app.drafts.models import Draft, DraftVersion
 from app.field_reports.models import Attachment, FieldReport
 from app.idempotency.models import IdempotencyRecord
@@ -31,6 +32,8 @@ __all__ = [
     "AuditEvent",
     "Briefing",
     "Counter",
+    "Delegation",
+    "DelegationEvent",
     "Draft",
     "DraftVersion",
     "EscalationChange",

@@ -34,6 +34,8 @@ class AuditEvent(SQLModel, table=True):
     step_code: str | None = Field(default=None, max_length=48)
     actor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     actor_role: str | None = Field(default=None, max_length=16)
+    # The post the actor took the action in when it was not their own (a Plh or Plt).
+    acting_as: dict[str, Any] | None = Field(default=None, sa_type=JSONDoc)
     unit_id: int = Field(foreign_key="units.id")
     occurred_at: datetime = utc_field()
     recorded_at: datetime = utc_field()

@@ -62,7 +62,7 @@ HASHED_FIELDS = (
 
 # Hashed only when set: events recorded before these columns existed keep the hash they were
 # written with, so their chains still verify.
-HASHED_WHEN_SET = ("sop_version", "step_code")
+HASHED_WHEN_SET = ("sop_version", "step_code", "acting_as")
 
 
 def event_hash(row: dict[str, Any]) -> str:
@@ -93,6 +93,7 @@ def build_event(
     data: dict[str, Any] | None = None,
     sop_version: str | None = None,
     step_code: str | None = None,
+    acting_as: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The row of the next event after `head`, hash included (not yet written)."""
     row: dict[str, Any] = {
@@ -105,6 +106,7 @@ def build_event(
         "step_code": step_code,
         "actor_id": actor_id,
         "actor_role": actor_role,
+        "acting_as": to_jsonable(acting_as) if acting_as is not None else None,
         "unit_id": unit_id,
         "occurred_at": clock.as_utc(occurred_at),
         "recorded_at": clock.as_utc(recorded_at),

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlmodel import Session, col
 
 from app.auth.models import RefreshToken, RevokedToken
@@ -22,6 +22,9 @@ from app.core.db import SessionDep
 from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
 from app.core.limits import VERIFIED_CLAIMS
 from app.core.security import LEEWAY_SECONDS, AccessClaims, decode_access_token
+from app.core.types import UTCDateTime
+from app.delegations.models import Delegation
+from app.delegations.posts import in_force_at
 from app.users.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -29,6 +32,15 @@ oauth2_scheme = OAuth2PasswordBearer(
     scopes={str(k): v for k, v in SCOPE_DESCRIPTIONS.items()},
     auto_error=False,
 )
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A post the caller takes for now as a deputy (Plh or Plt), by a recorded delegation."""
+
+    position: Role
+    kind: str
+    delegation_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,8 @@ class Principal:
     scopes: frozenset[str]
     jti: str
     is_client: bool = False
+    # The posts of the caller's kecamatan they act in now, beside their own role.
+    acting: tuple[Acting, ...] = ()
 
     @property
     def city_wide(self) -> bool:
@@ -54,6 +68,16 @@ class Principal:
 
     def has(self, scope: Scope | str) -> bool:
         return str(scope) in self.scopes
+
+    def holds(self, role: Role | str) -> bool:
+        """Whether the caller takes the actions of `role`: their own, or a post they act in."""
+        return role == self.role or any(a.position == role for a in self.acting)
+
+    def acting_for(self, role: Role | str) -> Acting | None:
+        """The delegation the caller takes `role`'s actions by; None for their own role."""
+        if role == self.role:
+            return None
+        return next((a for a in self.acting if a.position == role), None)
 
 
 _ROLE_SCOPE_NAMES = {
@@ -73,15 +97,29 @@ _family_revoked = (
     )
     .label("family_revoked")
 )
-_USER = select(
-    col(User.username),
-    col(User.role),
-    col(User.unit_id),
-    col(User.active),
-    col(User.token_version),
-    _revoked,
-    _family_revoked,
-).where(col(User.id) == bindparam("subject"))
+# The delegations in force now that make the user a deputy of a post of their own kecamatan:
+# read on every request, so a delegation starts and ends for tokens issued before it.
+_in_force = and_(
+    col(Delegation.delegate_id) == col(User.id),
+    col(Delegation.unit_id) == col(User.unit_id),
+    in_force_at(bindparam("now", type_=UTCDateTime())),
+)
+_USER: Any = (
+    select(
+        col(User.username),
+        col(User.role),
+        col(User.unit_id),
+        col(User.active),
+        col(User.token_version),
+        _revoked,
+        _family_revoked,
+        col(Delegation.id).label("delegation_id"),
+        col(Delegation.position),
+        col(Delegation.kind),
+    )
+    .outerjoin(Delegation, _in_force)
+    .where(col(User.id) == bindparam("subject"))
+)
 _CLIENT = select(
     col(ServiceClient.id),
     col(ServiceClient.scopes),
@@ -101,11 +139,14 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
         family = uuid.UUID(claims.family) if claims.family is not None else None
     except ValueError as exc:
         raise InvalidToken("Token family is not valid") from exc
-    row = (
+    rows = (
         session.connection()
-        .execute(_USER, {"subject": user_id, "jti": claims.jti, "family": family})
-        .first()
+        .execute(
+            _USER, {"subject": user_id, "jti": claims.jti, "family": family, "now": clock.now()}
+        )
+        .all()
     )
+    row = rows[0] if rows else None
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
         raise InvalidToken("Token has been revoked")
     if row.family_revoked:
@@ -113,17 +154,36 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
     if row.role != claims.role:
         raise InvalidToken("Token has been revoked")
     role = Role(row.role)
+    # The token says which scopes were asked for; the role says which a person may hold.
+    # A token claiming more (a forged one, or one issued before the role table changed)
+    # gets no more than the role's.
+    scopes = frozenset(claims.scopes) & _ROLE_SCOPE_NAMES[role]
+    acting = tuple(
+        Acting(Role(r.position), r.kind, r.delegation_id)
+        for r in rows
+        if r.delegation_id is not None and r.position != role
+    )
+    for post in acting:
+        scopes |= _acting_scopes(post.position, scopes, role)
     return Principal(
         id=user_id,
         username=row.username,
         role=role,
         unit_id=row.unit_id,
-        # The token says which scopes were asked for; the role says which a person may hold.
-        # A token claiming more (a forged one, or one issued before the role table changed)
-        # gets no more than the role's.
-        scopes=frozenset(claims.scopes) & _ROLE_SCOPE_NAMES[role],
+        scopes=scopes,
         jti=claims.jti,
+        acting=acting,
     )
+
+
+def _acting_scopes(position: Role, granted: frozenset[str], role: Role) -> frozenset[str]:
+    """The scopes a deputy takes from the post: all of its step work for a token with all of
+    the person's own scopes; a token narrowed at login stays as narrow (it keeps only what
+    it asked for). Naming a deputy stays with the post's holder."""
+    post = _ROLE_SCOPE_NAMES[position] - {str(Scope.delegations_write)}
+    if _ROLE_SCOPE_NAMES[role] <= granted:
+        return post
+    return post & granted
 
 
 def _client_principal(session: Session, claims: AccessClaims) -> Principal:

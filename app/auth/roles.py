@@ -44,9 +44,10 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
             S.orders_command,
             S.verifications_verify,
             S.orders_validate,
+            S.delegations_write,
         }
     ),
-    Role.sekcam: frozenset({*_READ, S.verifications_paraf}),
+    Role.sekcam: frozenset({*_READ, S.verifications_paraf, S.delegations_write}),
     Role.kasi_trantib: frozenset(
         {
             *_READ,
@@ -55,6 +56,7 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
             S.verifications_review,
             S.orders_dispatch,
             S.archive_write,
+            S.delegations_write,
         }
     ),
     Role.danru: frozenset({*_READ, S.drafts_write, S.briefings_write, S.field_work_close}),
@@ -77,6 +79,7 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
             S.sla_read,
             S.webhooks_admin,
             S.clients_admin,
+            S.delegations_admin,
         }
     ),
     # The ceiling for service clients: each client holds the subset an administrator grants

@@ -31,6 +31,8 @@ class Scope(StrEnum):
     calendar_admin = "calendar:admin"
     webhooks_admin = "webhooks:admin"
     clients_admin = "clients:admin"
+    delegations_admin = "delegations:admin"
+    delegations_write = "delegations:write"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -61,4 +63,6 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.calendar_admin: "Maintain the non-working-day calendar",
     Scope.webhooks_admin: "Manage webhook subscriptions and replay deliveries",
     Scope.clients_admin: "Register service clients (city systems) and rotate their secrets",
+    Scope.delegations_admin: "Record and revoke Plh and Plt appointments for any post",
+    Scope.delegations_write: "Name a Plh for one's own post while away, and end it",
 }

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # being tried before it ships in the package).
     sop_definitions_dir: Path | None = None
 
+    # Whether the holder of a post (camat, sekcam, kasi_trantib) may record a Plh for their own
+    # post, as many local rules let an official name their deputy for a short absence. An
+    # administrator records every Plt, and every Plh when this is off.
+    delegation_self_plh: bool = True
+
     # Surat Perintah numbering: {classification}/{sequence:04d}/{unit_code}/{year}
     order_number_format: str = "{classification}/{sequence:04d}/{unit_code}/{year}"
     order_classification: str = "300.1.2.1"

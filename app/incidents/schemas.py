@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+from app.delegations.schemas import ActingAs
 from app.incidents.models import EscalationLevel, IncidentKind
 
 
@@ -213,6 +214,9 @@ class AuditEventPublic(BaseModel):
     step_code: str | None
     actor_id: uuid.UUID | None
     actor_role: str | None
+    acting_as: ActingAs | None = Field(
+        default=None, description="The post a deputy (Plh/Plt) took the action in"
+    )
     occurred_at: datetime
     recorded_at: datetime
     before: dict[str, Any] | None
@@ -242,6 +246,10 @@ class Task(BaseModel):
     waiting_since: datetime
     due_at: datetime | None
     escalation_level: EscalationLevel
+    acting_as: ActingAs | None = Field(
+        default=None,
+        description="Set when the work waits on a post the caller takes as a deputy",
+    )
 
 
 class TaskList(BaseModel):

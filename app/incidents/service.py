@@ -17,6 +17,7 @@ from app.core.config import get_settings
 from app.core.counters import next_value
 from app.core.errors import Forbidden, Unprocessable
 from app.core.records import recorded_for_incident
+from app.delegations.capacity import acting_record
 from app.field_reports.models import FieldReport
 from app.incidents import schemas
 from app.incidents.models import (
@@ -292,7 +293,9 @@ def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
     for version, definition in registry().definitions.items():
         for action, rules in engine.rules_of(definition).items():
             for rule in rules:
-                if not rule.task or rule.role != principal.role or not principal.has(rule.scope):
+                if not rule.task or not principal.holds(rule.role):
+                    continue
+                if not principal.has(rule.scope):
                     continue
                 # A member reports once: after that the step no longer waits on them.
                 once = action is Action.field_report
@@ -329,6 +332,7 @@ def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
     result = []
     for incident, started_at, due_at in rows:
         step = load_definition(incident.sop_version).step(incident.current_step)
+        acting = principal.acting_for(step.waiting_role(incident.stage))
         result.append(
             {
                 "incident_id": incident.id,
@@ -343,6 +347,11 @@ def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
                 "waiting_since": started_at or incident.updated_at,
                 "due_at": due_at,
                 "escalation_level": incident.escalation_level,
+                "acting_as": (
+                    acting_record(session, principal, incident.unit_id, acting)
+                    if acting is not None
+                    else None
+                ),
             }
         )
     return result

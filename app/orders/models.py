@@ -42,6 +42,8 @@ class Order(SQLModel, table=True):
     content: dict[str, Any] = Field(default_factory=dict, sa_type=JSONDoc)
     content_sha256: str = Field(max_length=64)
     created_by: uuid.UUID = Field(foreign_key="users.id")
+    # Set when a deputy recorded it in the post's name: the signer's capacity (Plh./Plt.).
+    acting_as: dict[str, Any] | None = Field(default=None, sa_type=JSONDoc)
     occurred_at: datetime = utc_field()
     recorded_at: datetime = utc_field()
     dispatched_to: uuid.UUID | None = Field(default=None, foreign_key="users.id")

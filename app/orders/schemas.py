@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+from app.delegations.schemas import ActingAs
 
 
 class PoliceCoordination(RequestBody):
@@ -99,6 +100,11 @@ class OrderPublic(BaseModel):
     content: dict[str, Any]
     content_sha256: str
     created_by: uuid.UUID
+    acting_as: ActingAs | None = Field(
+        default=None,
+        description="Set when a deputy recorded it: the signer's capacity (Plh./Plt.), name "
+        "and NIP as they were",
+    )
     occurred_at: datetime
     recorded_at: datetime
     dispatched_to: uuid.UUID | None

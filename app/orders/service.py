@@ -91,6 +91,7 @@ def record_walikota(
             content=content,
             content_sha256=sha256_of(content),
             created_by=ctx.principal.id,
+            acting_as=ctx.acting_as,
             occurred_at=ctx.occurred_at,
             recorded_at=ctx.now,
         )
@@ -178,6 +179,7 @@ def validate(
             content=content,
             content_sha256=sha256_of(content),
             created_by=ctx.principal.id,
+            acting_as=ctx.acting_as,
             occurred_at=ctx.occurred_at,
             recorded_at=ctx.now,
         )

@@ -39,6 +39,7 @@ from app.core.errors import (
     WrongStep,
 )
 from app.core.guarded import guarded_update
+from app.delegations.capacity import acting_record
 from app.incidents.models import Incident, IncidentAssignment, IncidentStatus
 from app.outbox.models import OutboxEvent
 from app.outbox.service import event_row
@@ -152,6 +153,9 @@ class Context:
     occurred_at: datetime
     run_started_at: datetime | None
     occurred_at_reason: str | None = None
+    # The post the caller takes this action in as a deputy (its record: post, kind,
+    # delegation, capacity); None when the rule's role is their own.
+    acting_as: dict[str, Any] | None = None
 
     @property
     def following(self) -> StepDefinition | None:
@@ -317,7 +321,10 @@ def assigned_clause(assignment: Assignment, user_id: uuid.UUID) -> Any:
 def _select_rule(action: Action, principal: Principal, rules: Iterable[Rule]) -> list[Rule]:
     """The rules of the action for the caller's role and scopes; 403 when there are none."""
     rules = list(rules)
-    mine = [r for r in rules if r.role == principal.role]
+    # The caller's own role first: a deputy who holds the rule's role themselves acts in it.
+    mine = sorted(
+        (r for r in rules if principal.holds(r.role)), key=lambda r: r.role != principal.role
+    )
     if not mine:
         if any(principal.has(r.scope) for r in rules):
             raise Forbidden(f"The role {principal.role} cannot take the action {action}")
@@ -393,7 +400,7 @@ def allowed_actions(session: Session, principal: Principal, incident: Incident) 
     found: list[str] = []
     for action, rules in rules_of(load_definition(incident.sop_version)).items():
         for rule in rules:
-            if rule.role != principal.role or not principal.has(rule.scope):
+            if not principal.holds(rule.role) or not principal.has(rule.scope):
                 continue
             if incident.current_step not in rule.steps:
                 continue
@@ -483,6 +490,7 @@ def perform(
         reason_after=timedelta(seconds=bound.reason_after_seconds),
         reason=occurred_at_reason,
     )
+    acting = principal.acting_for(rule.role)
     ctx = Context(
         session,
         principal,
@@ -494,6 +502,7 @@ def perform(
         when,
         run_started_at,
         occurred_at_reason,
+        acting_record(session, principal, incident.unit_id, acting) if acting is not None else None,
     )
     outcome = handler(ctx)
     _apply(ctx, action, outcome, before=snapshot(incident), run=run)
@@ -721,6 +730,7 @@ def _apply(
         step_code=ctx.step.code,
         actor_id=ctx.principal.id,
         actor_role=str(ctx.principal.role),
+        acting_as=ctx.acting_as,
         occurred_at=when,
         recorded_at=now,
         before=before,

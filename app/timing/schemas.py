@@ -167,6 +167,10 @@ class Breach(BaseModel):
     overdue_seconds: int
     actionable_at: datetime = Field(description="The time standard runs from here")
     claimed_elapsed_seconds: int = Field(description="Since the claimed start")
+    post_vacant: bool = Field(
+        description="The run waits on a post (camat, sekcam, kasi_trantib) that has neither "
+        "an active holder nor a Plh/Plt in force: nobody can act until one is named"
+    )
 
 
 class BreachPage(BaseModel):

@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 from app.auth.deps import Principal
 from app.core import clock
 from app.core.errors import Forbidden, NotFound, Unprocessable
+from app.delegations.posts import vacant_posts
 from app.incidents.models import Incident
 from app.sop.definition import load_definition
 from app.timing import calendars
@@ -533,8 +534,11 @@ def breaches(
         items.append(_breach_item(run, register_number, run_unit, m, now))
     items.sort(key=lambda item: item["_order"], reverse=True)
     page = items[offset : offset + limit]
+    # A run waiting on a post nobody holds or acts in stalls until a Plt is named: say so.
+    vacant = vacant_posts(session, {item["unit"]["id"] for item in page}, now)
     for item in page:
         item.pop("_order")
+        item["post_vacant"] = (item["unit"]["id"], item["role"]) in vacant
     return {
         "as_of": now,
         "items": page,
@@ -619,6 +623,7 @@ BREACH_COLUMNS = [
     "incident_id",
     "run_id",
     "assignee_id",
+    "post_vacant",
 ]
 
 
@@ -647,6 +652,7 @@ def breaches_csv(page: dict[str, Any]) -> str:
                 item["incident_id"],
                 item["run_id"],
                 item["assignee_id"] or "",
+                "true" if item["post_vacant"] else "false",
             ]
         )
     return _csv(BREACH_COLUMNS, rows)

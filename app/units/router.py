@@ -14,6 +14,8 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.http import problems
+from app.delegations import service as delegations
+from app.delegations.schemas import DelegationAudit, PostHolder
 from app.units.data import KECAMATAN, Kecamatan, kelurahan_code
 from app.units.models import Unit, UnitPublic
 from app.units.service import StaffMember, staff_of
@@ -96,3 +98,38 @@ def list_staff(
     role: Annotated[Role | None, Query(description="Only this kecamatan role")] = None,
 ) -> list[StaffMember]:
     return staff_of(session, principal, unit, role)
+
+
+@router.get(
+    "/{unit}/positions",
+    operation_id="units_positions",
+    summary="Who holds the camat, sekcam and kasi_trantib posts now: holder, deputy or vacant",
+    description=(
+        "For each post: its active holder, the Plh or Plt in force now (`acting`), and "
+        "`vacant` when there is neither, so work waiting on the post stalls until an "
+        "administrator records a Plt. Same visibility as the staff list."
+    ),
+    response_model=list[PostHolder],
+    responses=problems(401, 403, 404, 422),
+)
+def list_positions(
+    unit: Annotated[str, Path(max_length=32, examples=["36.71.06", "ciledug"])],
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.units_read)],
+) -> list[PostHolder]:
+    return delegations.positions(session, principal, unit)
+
+
+@router.get(
+    "/{unit}/delegation-events",
+    operation_id="units_delegation_events",
+    summary="The kecamatan's delegation trail (recorded, revoked), hash-chained and checked",
+    response_model=DelegationAudit,
+    responses=problems(401, 403, 404, 422),
+)
+def delegation_events(
+    unit: Annotated[str, Path(max_length=32, examples=["36.71.06", "ciledug"])],
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.units_read)],
+) -> DelegationAudit:
+    return delegations.audit(session, principal, unit)

@@ -13,6 +13,7 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
 from app.core.schemas import Page
+from app.delegations.service import held_posts
 from app.units.models import Unit, UnitPublic
 from app.users import service
 from app.users.models import User
@@ -51,6 +52,7 @@ def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
         role=Role(user.role),
         unit=UnitPublic.model_validate(unit, from_attributes=True) if unit else None,
         scopes=sorted(principal.scopes),
+        posts=held_posts(session, principal),
     )
 
 
@@ -128,15 +130,26 @@ def get_user(user: UserDep, session: SessionDep) -> UserPublic:
         "Only the fields sent change; other fields are refused (422). Deactivation, a role "
         "change and a unit change end the user's live tokens at once. 409 `role-holder-exists` "
         "when the single-holder role is filled; 409 `self-lockout` when administrators would "
-        "deactivate or demote themselves."
+        "deactivate or demote themselves.\n\n"
+        "Taking the only camat, sekcam or kasi_trantib of a kecamatan out (deactivation, role "
+        "or unit change) while its incidents wait on that post is 409 "
+        "`position-would-be-vacant` listing them (`incidents`), unless a Plt is in force; "
+        "`allow_vacancy=true` does it anyway, and the post then shows as vacant in "
+        "GET /api/v1/units/{unit}/positions and the SLA breach board."
     ),
     response_model=UserPublic,
     responses=problems(401, 403, 404, 409, 422),
 )
 def update_user(
-    user: UserDep, body: UserUpdate, session: SessionDep, admin: AdminPrincipal
+    user: UserDep,
+    body: UserUpdate,
+    session: SessionDep,
+    admin: AdminPrincipal,
+    allow_vacancy: Annotated[
+        bool, Query(description="Leave a post without holder or Plt, incidents waiting")
+    ] = False,
 ) -> UserPublic:
-    service.update_user(session, user, body, actor_id=admin.id)
+    service.update_user(session, user, body, actor_id=admin.id, allow_vacancy=allow_vacancy)
     return service.public(session, user)
 
 

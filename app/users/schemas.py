@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from app.auth.roles import STAFF_ROLES, Role
 from app.core.security import PASSWORD_MAX, PASSWORD_MIN
 from app.core.types import Line
+from app.delegations.schemas import HeldPost
 from app.units.models import UnitPublic
 
 
@@ -140,4 +141,12 @@ class Me(BaseModel):
     full_name: str
     role: Role
     unit: UnitPublic | None
-    scopes: list[str] = Field(description="The scopes of the token used for this call")
+    scopes: list[str] = Field(
+        description="The scopes of the token used for this call, with those of the posts the "
+        "caller takes as a deputy now"
+    )
+    posts: list[HeldPost] = Field(
+        default_factory=list,
+        description="The kecamatan roles whose actions the caller takes now: their own, and "
+        "each post they are Plh or Plt of",
+    )

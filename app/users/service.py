@@ -14,6 +14,7 @@ from app.auth.service import invalidate_user_tokens
 from app.core import clock
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.security import hash_password
+from app.delegations.posts import plt_in_force, waiting_on_post
 from app.units.models import Unit, UnitPublic
 from app.users.models import User
 from app.users.schemas import UserCreate, UserPublic, UserUpdate
@@ -186,7 +187,42 @@ def list_users(
     return users, total
 
 
-def update_user(session: Session, user: User, data: UserUpdate, actor_id: uuid.UUID) -> User:
+class PositionWouldBeVacant(Conflict):
+    kind, title = "position-would-be-vacant", "Incidents wait on the post this would leave empty"
+
+
+def _check_no_silent_vacancy(session: Session, user: User) -> None:
+    """Taking the only holder of a post out while incidents wait on it stalls them: refused
+    unless a Plt covers the post from now."""
+    if user.role not in SINGLE_HOLDER_ROLES or user.unit_id is None:
+        return
+    waiting = waiting_on_post(session, user.unit_id, user.role)
+    if not waiting or plt_in_force(session, user.unit_id, user.role, clock.now()):
+        return
+    raise PositionWouldBeVacant(
+        f"{len(waiting)} incident(s) of this kecamatan wait on its {user.role}: record a Plt "
+        "first (POST /api/v1/delegations), or send allow_vacancy=true to leave the post empty",
+        position=str(user.role),
+        incidents=[
+            {
+                "id": str(i.id),
+                "register_number": i.register_number,
+                "step": i.current_step,
+                "stage": i.stage,
+            }
+            for i in waiting
+        ],
+    )
+
+
+def update_user(
+    session: Session,
+    user: User,
+    data: UserUpdate,
+    actor_id: uuid.UUID,
+    *,
+    allow_vacancy: bool = False,
+) -> User:
     changes = data.model_dump(exclude_unset=True)
     role = Role(changes.get("role", user.role))
     unit_id = changes.get("unit_id", user.unit_id)
@@ -199,6 +235,8 @@ def update_user(session: Session, user: User, data: UserUpdate, actor_id: uuid.U
     if unit_changed and unit_id is not None and session.get(Unit, unit_id) is None:
         raise UnknownUnit(f"No kecamatan with id {unit_id}")
     _check_unit_fits_role(role, unit_id)
+    if user.active and (deactivated or role_changed or unit_changed) and not allow_vacancy:
+        _check_no_silent_vacancy(session, user)
     if active and (role_changed or unit_changed or not user.active):
         _check_single_holder(session, role, unit_id, exclude=user.id)
     user.role = role

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.core.types import utc_field
+from app.core.types import JSONDoc, utc_field
 
 
 class Decision(StrEnum):
@@ -33,5 +34,7 @@ class Verification(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=4000)
     actor_id: uuid.UUID = Field(foreign_key="users.id")
     actor_role: str = Field(max_length=16)
+    # Set when the stage was taken by a deputy in the post it belongs to (Plh./Plt.).
+    acting_as: dict[str, Any] | None = Field(default=None, sa_type=JSONDoc)
     occurred_at: datetime = utc_field()
     recorded_at: datetime = utc_field()

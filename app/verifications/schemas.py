@@ -9,6 +9,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, model_validator
 
 from app.core.schemas import ActionBody
+from app.delegations.schemas import ActingAs
 
 
 class VerificationCreate(ActionBody):
@@ -44,6 +45,11 @@ class VerificationPublic(BaseModel):
     decision: str
     note: str | None
     actor_id: uuid.UUID
-    actor_role: str
+    actor_role: str = Field(description="The actor's own role")
+    acting_as: ActingAs | None = Field(
+        default=None,
+        description="Set when a deputy took the stage in the post it belongs to (e.g. a "
+        "Sekcam as Plh Camat verifying)",
+    )
     occurred_at: datetime
     recorded_at: datetime

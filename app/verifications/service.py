@@ -7,13 +7,17 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.auth.deps import Principal
-from app.core.errors import Conflict, OwnDraft
+from app.core.errors import Conflict, Forbidden, OwnDraft
 from app.drafts.models import Draft, DraftStatus
 from app.drafts.service import check_draft_of_step, current_version, move_draft
 from app.sop import engine
 from app.sop.engine import Action, Context, Outcome
 from app.verifications import schemas
 from app.verifications.models import Verification
+
+
+class SamePersonTwice(Forbidden):
+    kind, title = "same-person-twice", "One official takes one stage of a draft version"
 
 
 class DraftNotSubmitted(Conflict):
@@ -32,6 +36,7 @@ def verify(
             raise OwnDraft("Nobody verifies a draft they wrote")
         stage = ctx.incident.stage or step.stages[0]
         version = current_version(ctx.session, draft)
+        _check_four_eyes(ctx.session, draft, version.number, ctx.principal, stage)
         verification = Verification(
             draft_id=draft.id,
             incident_id=draft.incident_id,
@@ -44,6 +49,7 @@ def verify(
             note=body.note,
             actor_id=ctx.principal.id,
             actor_role=str(ctx.principal.role),
+            acting_as=ctx.acting_as,
             occurred_at=ctx.occurred_at,
             recorded_at=ctx.now,
         )
@@ -91,6 +97,27 @@ def verify(
         occurred_at=body.occurred_at,
         occurred_at_reason=body.occurred_at_reason,
     ).result
+
+
+def _check_four_eyes(
+    session: Session, draft: Draft, version: int, principal: Principal, stage: str
+) -> None:
+    """One person takes one stage of a draft version: a Sekcam who is also Plh Camat paraf'd
+    it as Sekcam and cannot verify the same version as Camat."""
+    taken = session.execute(
+        select(Verification.stage).where(  # type: ignore[call-overload]
+            Verification.draft_id == draft.id,
+            Verification.draft_version == version,
+            Verification.actor_id == principal.id,
+        )
+    ).first()
+    if taken is not None:
+        raise SamePersonTwice(
+            f"You took the {taken.stage} stage of version {version}; another official must "
+            f"take the {stage} stage",
+            stage=stage,
+            taken_stage=taken.stage,
+        )
 
 
 def for_draft(session: Session, draft: Draft) -> list[Verification]:
