@@ -109,10 +109,12 @@ class Flow:
     order_id: str = ""
     report_draft_id: str = ""
     field_report_ids: list[str] = field(default_factory=list)
+    # Who takes a demo user's actions instead (a deputy): {"camat": "danru2"}.
+    stand_in: dict[str, str] = field(default_factory=dict)
     _definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_(self, prefix: str) -> dict[str, str]:
-        return self.auth(f"{prefix}.{self.slug}")
+        return self.auth(f"{self.stand_in.get(prefix, prefix)}.{self.slug}")
 
     def uid(self, prefix: str) -> str:
         return self.user_id(f"{prefix}.{self.slug}")
