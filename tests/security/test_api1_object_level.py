@@ -30,6 +30,7 @@ NOT_UNIT_OWNED = {
     "delivery_id": "webhooks:admin only",
     "client_id": "clients:admin only",
     "version": "the SOP definitions are the same for every kecamatan",
+    "delegation_id": "a kecamatan's Plh/Plt: another kecamatan is 404 (tests/delegations)",
 }
 OTHER = "cipondoh"
 ATTACKERS = {
