@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -86,6 +87,7 @@ class Archived:
     flow: Flow
     attachment_id: str
     record_id: str
+    delegation_id: str
 
     @property
     def ids(self) -> dict[str, str]:
@@ -96,6 +98,7 @@ class Archived:
             "report_id": self.flow.field_report_ids[0],
             "attachment_id": self.attachment_id,
             "record_id": self.record_id,
+            "delegation_id": self.delegation_id,
         }
 
 
@@ -118,7 +121,26 @@ def archived(flow: Flow) -> Archived:
     flow.step9()
     flow.step10()
     record = flow.step11()
-    return Archived(flow, attachment["id"], record["id"])
+    # The camat's Plh for a leave that starts tomorrow: an object of the kecamatan that gives
+    # nobody any power today.
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    delegation = flow.ok(
+        flow.client.post(
+            f"{API}/delegations",
+            json={
+                "position": "camat",
+                "unit": flow.slug,
+                "delegate_id": flow.uid("sekcam"),
+                "kind": "plh",
+                "starts_at": tomorrow.isoformat(),
+                "ends_at": (tomorrow + timedelta(days=3)).isoformat(),
+                "basis": {"number": "800.1.11.1/001/2026", "date": "2026-12-01"},
+            },
+            headers=flow.as_("camat"),
+        ),
+        201,
+    )
+    return Archived(flow, attachment["id"], record["id"], delegation["id"])
 
 
 @pytest.fixture
