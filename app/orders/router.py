@@ -13,6 +13,8 @@ from app.core.db import SessionDep
 from app.core.errors import InsufficientScope
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
 from app.incidents.deps import IncidentDep
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 from app.orders import schemas, service
 
 router = APIRouter(tags=["orders"])
@@ -23,7 +25,7 @@ _KIND_SCOPE = {"walikota": Scope.orders_command, "surat_perintah": Scope.orders_
 @router.post(
     "/incidents/{incident_id}/orders",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.OrderPublic,
+    response_model=with_incident(schemas.OrderPublic),
     operation_id="orders_create",
     summary="Record the Surat Perintah Walikota; validate the Surat Perintah",
     description="`kind: walikota` (scope orders:command) records the Camat's order and "
@@ -52,7 +54,7 @@ def create_order(
     else:
         order = service.validate(session, principal, incident_id, body, seen)
     response.headers["Location"] = f"/api/v1/orders/{order.id}"
-    return order
+    return answer(session, principal, order)
 
 
 @router.get(
@@ -87,7 +89,7 @@ def get_order(
 
 @router.post(
     "/orders/{order_id}/dispatch",
-    response_model=schemas.OrderPublic,
+    response_model=with_incident(schemas.OrderPublic),
     operation_id="orders_dispatch",
     summary="Give the execution order to a Danru",
     responses=ACTION,
@@ -100,4 +102,5 @@ def dispatch(
     if_match: IfMatch = None,
 ) -> Any:
     order = service.load_order(session, principal, order_id)
-    return service.dispatch(session, principal, order, body, parse_if_match(if_match))
+    order = service.dispatch(session, principal, order, body, parse_if_match(if_match))
+    return answer(session, principal, order)
