@@ -44,7 +44,7 @@ def _acted(
 )
 def create_draft(
     incident_id: uuid.UUID,
-    body: Annotated[schemas.DraftCreate, Body()],
+    body: Annotated[schemas.DraftCreate, Body(openapi_examples=schemas.DRAFT_EXAMPLES)],
     session: SessionDep,
     principal: Annotated[Principal, require(Scope.drafts_write)],
     response: Response,
