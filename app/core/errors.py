@@ -206,7 +206,8 @@ _HTTP_KINDS = {
 }
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """The `errors` member of a 422: where, which field, what is wrong."""
     errors = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
@@ -221,9 +222,19 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def validation_detail(errors: list[dict[str, Any]]) -> str:
+    """The detail of a 422: its first few field errors in one line."""
+    return "; ".join(f"{e['field'] or e['loc'][0]}: {e['message']}" for e in errors[:5])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        extra = exc.extra
+        if "error" in extra:
+            # An OAuth2 error (RFC 6749 section 5.2): clients such as Swagger UI show its
+            # error_description, not the problem's detail.
+            extra = {**extra, "error_description": exc.detail}
         return problem_response(
             request,
             status=exc.status,
@@ -231,12 +242,12 @@ def install_error_handlers(app: FastAPI) -> None:
             title=exc.title,
             detail=exc.detail,
             headers=exc.headers or None,
-            extra=exc.extra,
+            extra=extra,
         )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         # A body that is not JSON at all is a 400, as FastAPI itself answers it.
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(
@@ -246,13 +257,12 @@ def install_error_handlers(app: FastAPI) -> None:
                 title="Malformed JSON body",
                 detail="The request body is not valid JSON",
             )
-        detail = "; ".join(f"{e['field'] or e['loc'][0]}: {e['message']}" for e in errors[:5])
         return problem_response(
             request,
             status=422,
             kind="validation-error",
             title="The request is not valid",
-            detail=detail,
+            detail=validation_detail(errors),
             extra={"errors": errors},
         )
 
