@@ -59,9 +59,10 @@ names, measured against the step's time standard.
 operation lists the scopes it needs.
 
 **Errors** are RFC 9457 `application/problem+json` documents with a stable `type`; the
-`Problem` schema lists every type. A wrong role or scope is 403, another kecamatan's resource
-404, the wrong step 409, a stale `If-Match` 412, a body that is not JSON 400 and an invalid
-one 422.
+`Problem` schema lists every type. Their `title` and `detail` come in Bahasa Indonesia with
+`Accept-Language: id` (English by default). A wrong role or scope is 403, another kecamatan's
+resource 404, the wrong step 409, a stale `If-Match` 412, a body that is not JSON 400 and an
+invalid one 422.
 
 **Retries**: send an `Idempotency-Key` header with a POST; a retry with the same key and body
 replays the first answer (`Idempotent-Replayed: true`) instead of acting twice.

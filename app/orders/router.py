@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response, status
 
 from app.auth.deps import Principal, require
+from app.auth.roles import role_name, staff_roles_with
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import InsufficientScope
@@ -45,8 +46,12 @@ def create_order(
 ) -> Any:
     scope = _KIND_SCOPE[body.kind]
     if not principal.has(scope):
+        roles = [str(r) for r in staff_roles_with([str(scope)])]
         raise InsufficientScope(
-            f"This action needs the scope {scope}", required_scopes=[str(scope)]
+            f"Only the {' or the '.join(role_name(r) for r in roles)} may record an order of "
+            f"kind {body.kind} (it needs the scope {scope})",
+            required_scopes=[str(scope)],
+            allowed_roles=roles,
         )
     seen = parse_if_match(if_match)
     if isinstance(body, schemas.WalikotaOrderCreate):
