@@ -247,6 +247,7 @@ def _serve(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 class TestUvicornRefusal:
     """What an operator sees when the server is started with a refused configuration."""
 
