@@ -91,17 +91,14 @@ class TestEnvironmentVariables:
         (tmp_path / "private.pem").write_text("PRIVATE PEM SECRET\n")
         monkeypatch.setenv("TRANTIB_JWT_PRIVATE_KEY", "THE OTHER SECRET")
         monkeypatch.setenv("TRANTIB_JWT_PRIVATE_KEY_FILE", str(tmp_path / "private.pem"))
-        get_settings.cache_clear()
-        try:
-            with pytest.raises(SettingsInvalid) as twice:
-                get_settings()
-            monkeypatch.delenv("TRANTIB_JWT_PRIVATE_KEY")
-            monkeypatch.setenv("TRANTIB_JWT_PUBLIC_KEY_FILE", str(tmp_path / "missing.pem"))
-            get_settings.cache_clear()
-            with pytest.raises(SettingsInvalid) as unreadable:
-                get_settings()
-        finally:
-            get_settings.cache_clear()
+        # Uncached: the suite's own settings stay as they are.
+        load = get_settings.__wrapped__
+        with pytest.raises(SettingsInvalid) as twice:
+            load()
+        monkeypatch.delenv("TRANTIB_JWT_PRIVATE_KEY")
+        monkeypatch.setenv("TRANTIB_JWT_PUBLIC_KEY_FILE", str(tmp_path / "missing.pem"))
+        with pytest.raises(SettingsInvalid) as unreadable:
+            load()
         assert str(twice.value) == (
             "invalid settings: set TRANTIB_JWT_PRIVATE_KEY or TRANTIB_JWT_PRIVATE_KEY_FILE, "
             "not both"
