@@ -8,6 +8,8 @@ MAKEFLAGS += --no-builtin-rules
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What is installed: the runtime set (`make run`, the CLI) or the development set too.
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 
 HOST ?= 127.0.0.1
@@ -22,7 +24,7 @@ CHAOS_ARGS ?=
 BENCH_ARGS ?=
 LINT_PATHS := app tests bench scripts
 
-.PHONY: help .venv venv run test test-pg lint format typecheck openapi migrate worker clean lock
+.PHONY: help .venv venv run test test-fast test-pg lint format typecheck openapi migrate worker clean lock
 .PHONY: openapi-check ts-check browser-test
 .PHONY: bench chaos
 .PHONY: schemathesis
@@ -38,27 +40,46 @@ DEV_LOCK := requirements-dev.lock
 LOCK_ARGS := --universal --python-version 3.11 --generate-hashes
 UPGRADE ?=
 
-# Reinstalled whenever pyproject.toml or the lock changes.
-$(STAMP): pyproject.toml $(DEV_LOCK)
+# The installer: uv, at the release the development lock pins, installs the locks' exact
+# releases with their hashes in seconds (pip took minutes) and shows what it does.
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' $(DEV_LOCK))
+UV := $(BIN)/python -m uv
+
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11" >&2; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@touch $(STAMP)
+	@echo "== creating $(VENV) with $$($(PYTHON) --version)"
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/.uv-$(UV_VERSION): | $(BIN)/python
+	@echo "== installing the installer (uv $(UV_VERSION))"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on 'uv==$(UV_VERSION)'
+	@touch $@
+
+# Reinstalled whenever pyproject.toml or its lock changes.
+$(RUNTIME): pyproject.toml $(LOCK) $(BIN)/.uv-$(UV_VERSION)
+	@echo "== installing the runtime dependencies ($(LOCK))"
+	$(UV) pip install --python $(BIN)/python --require-hashes -r $(LOCK)
+	$(UV) pip install --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(STAMP): pyproject.toml $(DEV_LOCK) $(RUNTIME)
+	@echo "== installing the development tools ($(DEV_LOCK))"
+	$(UV) pip install --python $(BIN)/python --require-hashes -r $(DEV_LOCK)
+	@touch $@
 
 lock: $(STAMP) ## Pin every dependency from pyproject.toml into the lock files; UPGRADE=1 takes the newest releases
 	$(BIN)/python -m uv pip compile pyproject.toml $(LOCK_ARGS) $(if $(UPGRADE),--upgrade) -o $(LOCK)
 	$(BIN)/python -m uv pip compile pyproject.toml --extra dev $(LOCK_ARGS) $(if $(UPGRADE),--upgrade) -o $(DEV_LOCK)
 
-.venv: $(STAMP) ## Create or refresh the virtual environment
+.venv: $(STAMP) ## Create or refresh the virtual environment with the development tools
 venv: $(STAMP)
 
 # The server takes the shell's place and ends quietly on Ctrl-C or SIGTERM. Ignoring SIGTERM
 # in the shell is for make: uvicorn installs its own handler, shuts down, then raises the
 # signal again to die by it, and make reported that as "make: *** [Makefile:NN: run]
 # Terminated"; with SIGTERM ignored in its place, it exits 0 instead.
-run: $(STAMP) ## Migrate, add demo data to an empty database, serve on HOST:PORT
+run: $(RUNTIME) ## Migrate, add demo data to an empty database, serve on HOST:PORT (runtime dependencies only)
 	$(BIN)/python -m app.cli migrate
 	$(BIN)/python -m app.cli seed-demo --if-empty
 	trap '' TERM; exec $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-server-header \
@@ -66,6 +87,13 @@ run: $(STAMP) ## Migrate, add demo data to an empty database, serve on HOST:PORT
 
 test: $(STAMP) ## Run the tests (SQLite, or the database in TEST_DATABASE_URL)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+# The edit-test loop: everything but the browser, Schemathesis, the random-action machine,
+# the crash-script, concurrency and server-start tests (marked slow; `make test` runs them).
+FAST := not browser and not schemathesis and not slow
+
+test-fast: $(STAMP) ## The tests without the slow ones (browser, Schemathesis, stateful, concurrency, servers)
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest -m '$(FAST)' $(PYTEST_ARGS)
 
 test-pg: ## Run the tests on the local PostgreSQL (PG_TEST_URL)
 	$(MAKE) --no-print-directory test TEST_DATABASE_URL='$(PG_TEST_URL)'
@@ -81,7 +109,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 typecheck: $(STAMP) ## mypy
 	$(BIN)/mypy
 
-openapi: $(STAMP) ## Export the OpenAPI document to openapi/openapi.json
+openapi: $(RUNTIME) ## Export the OpenAPI document to openapi/openapi.json
 	$(BIN)/python -m app.cli export-openapi openapi/openapi.json
 
 openapi-check: $(STAMP) ## Check openapi/openapi.json is current and follows the API conventions
@@ -113,10 +141,10 @@ chaos: $(STAMP) ## Crash test on PostgreSQL (PG_TEST_URL's server): kill -9 API 
 bench: $(STAMP) ## Benchmark on PostgreSQL (~4 min): prints a table, writes bench/results/latest.json
 	$(BIN)/python -m bench --database-url '$(PG_TEST_URL)' $(BENCH_ARGS)
 
-migrate: $(STAMP) ## Upgrade the database in TRANTIB_DATABASE_URL to head
+migrate: $(RUNTIME) ## Upgrade the database in TRANTIB_DATABASE_URL to head
 	$(BIN)/python -m app.cli migrate
 
-worker: $(STAMP) ## Run the background worker
+worker: $(RUNTIME) ## Run the background worker
 	$(BIN)/python -m app.cli worker
 
 clean: ## Remove the virtual environment and caches (keeps var/, the local database)

@@ -7,8 +7,8 @@ The OpenAPI document is FastAPI's, finished in one place so that every route get
 contract without repeating it: every error is problem+json (422 with the field errors), the
 400 for a body that is not JSON, 408 for one too slow, 413 for one too large, 401/403 where a
 token or scopes are needed, 429 with Retry-After for the per-token rate limit, the
-Idempotency-Key header on authenticated POSTs, and the client-credentials flow beside the
-password flow.
+Idempotency-Key header on authenticated POSTs, and a login for city systems (the
+client-credentials flow) beside the officers' one (the password flow).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.responses import HTMLResponse
 
+from app.auth.deps import STAFF_SCHEME, SYSTEM_SCHEME
 from app.core.config import DEFAULT_DEMO_PASSWORD
 from app.core.errors import PROBLEM_JSON, TYPE_BASE, AppError, Problem
 from app.idempotency.middleware import MAX_KEY_LENGTH
@@ -58,9 +59,10 @@ names, measured against the step's time standard.
 operation lists the scopes it needs.
 
 **Errors** are RFC 9457 `application/problem+json` documents with a stable `type`; the
-`Problem` schema lists every type. A wrong role or scope is 403, another kecamatan's resource
-404, the wrong step 409, a stale `If-Match` 412, a body that is not JSON 400 and an invalid
-one 422.
+`Problem` schema lists every type. Their `title` and `detail` come in Bahasa Indonesia with
+`Accept-Language: id` (English by default). A wrong role or scope is 403, another kecamatan's
+resource 404, the wrong step 409, a stale `If-Match` 412, a body that is not JSON 400 and an
+invalid one 422.
 
 **Retries**: send an `Idempotency-Key` header with a POST; a retry with the same key and body
 replays the first answer (`Idempotent-Replayed: true`) instead of acting twice.
@@ -111,6 +113,29 @@ SWAGGER_UI_INIT_OAUTH: dict[str, Any] = {
     "appName": "Trantib SOP service",
     "scopeSeparator": " ",
 }
+
+STAFF_DESCRIPTION = """\
+**Akun petugas (username dan password)**: isi username dan password, lalu **Authorize**.
+Scope tidak perlu dicentang: tanpa centang, token membawa semua scope peran Anda.
+
+Officers: fill in username and password only; no scope needs ticking (without any, the token
+carries every scope of your role)."""
+
+SYSTEM_DESCRIPTION = """\
+**Sistem Pemkot (client_id dan client_secret)**: city systems registered by the admin
+(`POST /api/v1/clients`). The token carries the client's granted scopes; ticking some narrows
+it."""
+
+# Swagger UI has no option to leave out of the password flow the client fields, which an
+# officer's login does not use (the token endpoint ignores them for grant_type=password),
+# nor the scope boxes, which it need not tick: the page hides them in the officers' login.
+SWAGGER_UI_STYLE = """<style>
+.auth-container .wrapper:has(> label[for="client_id_password"]),
+.auth-container .wrapper:has(> label[for="client_secret_password"]),
+.auth-container .wrapper:has(> label[for="password_type"]),
+.auth-container:has(#oauth_username) .scope-def,
+.auth-container:has(#oauth_username) .scopes { display: none; }
+</style>"""
 
 _ERROR_DESCRIPTIONS = {
     400: "Malformed request: the body is not valid JSON (`malformed-json`)",
@@ -165,7 +190,8 @@ def install_docs(app: FastAPI, *, demo_users: bool = False) -> None:
             swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
             init_oauth=SWAGGER_UI_INIT_OAUTH,
         )
-        return _local_only(page)
+        styled = bytes(page.body).replace(b"</head>", SWAGGER_UI_STYLE.encode() + b"</head>", 1)
+        return _local_only(HTMLResponse(styled))
 
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
@@ -203,10 +229,11 @@ def finish_openapi(document: dict[str, Any], *, demo_users: bool = False) -> dic
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())
-    _add_client_credentials_flow(components.get("securitySchemes", {}))
+    _add_system_login(components.get("securitySchemes", {}))
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
+                _either_login(operation)
                 _finish_operation(method, operation)
                 if path != "/healthz":
                     # Any request may wait for its turn and not get one (app.core.limits).
@@ -289,21 +316,34 @@ def _add_idempotency_key(operation: dict[str, Any]) -> None:
     )
 
 
-def _add_client_credentials_flow(schemes: dict[str, Any]) -> None:
-    for scheme in schemes.values():
-        flows = scheme.get("flows", {}) if scheme.get("type") == "oauth2" else {}
-        password = flows.get("password")
-        if password is None or "clientCredentials" in flows:
-            continue
-        flows["clientCredentials"] = {
-            "tokenUrl": password["tokenUrl"],
-            "scopes": dict(password.get("scopes", {})),
-        }
-        scheme.setdefault(
-            "description",
-            "Bearer tokens from the token endpoint: the password flow for staff, the "
-            "client-credentials flow for city systems. Operations name the scopes they need.",
-        )
+def _add_system_login(schemes: dict[str, Any]) -> None:
+    """Beside the officers' password flow, city systems' client-credentials flow: same token
+    endpoint, same scopes, a scheme of its own so each login is named for whom it serves."""
+    staff = schemes.get(STAFF_SCHEME)
+    if staff is None:
+        return
+    password = staff["flows"]["password"]
+    staff["description"] = STAFF_DESCRIPTION
+    schemes[SYSTEM_SCHEME] = {
+        "type": "oauth2",
+        "description": SYSTEM_DESCRIPTION,
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": password["tokenUrl"],
+                "scopes": dict(password.get("scopes", {})),
+            }
+        },
+    }
+
+
+def _either_login(operation: dict[str, Any]) -> None:
+    """An operation open to officers is open, with the same scopes, to city systems."""
+    security = operation.get("security")
+    if security:
+        operation["security"] = [
+            *security,
+            *({SYSTEM_SCHEME: r[STAFF_SCHEME]} for r in security if STAFF_SCHEME in r),
+        ]
 
 
 def _problem_schemas() -> dict[str, Any]:

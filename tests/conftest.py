@@ -34,7 +34,11 @@ KEEP_TABLES = {"units", "alembic_version"}
 # The suite meets only the settings it sets, before any test module imports the app (which
 # builds its settings at import): a developer's TRANTIB_* variables and .env file (the compose
 # section's, with its signing key) are not read. The harness's own switches stay.
-HARNESS_VARIABLES = {"TRANTIB_REQUIRE_BROWSER", "TRANTIB_SCHEMATHESIS_EXAMPLES"}
+HARNESS_VARIABLES = {
+    "TRANTIB_REQUIRE_BROWSER",
+    "TRANTIB_SCHEMATHESIS_EXAMPLES",
+    "TRANTIB_BROWSER_SHOTS",
+}
 for _name in [n for n in os.environ if n.startswith("TRANTIB_") and n not in HARNESS_VARIABLES]:
     del os.environ[_name]
 # Empty: no .env file, in this process and in the service processes tests start.

@@ -14,6 +14,8 @@ from app.webhooks.delivery import sign
 from bench.client import Connection, ConnectionLost, percentile
 from scripts import chaos
 
+pytestmark = pytest.mark.slow
+
 
 def _post(port: int, headers: dict[str, str], body: bytes) -> int:
     async def go() -> int:

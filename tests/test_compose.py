@@ -69,8 +69,13 @@ def settings_fields() -> set[str]:
 
 
 def settings_from(env: dict[str, str]) -> Settings:
-    """The Settings a container gets from this environment (and nothing else)."""
-    values = {k.removeprefix("TRANTIB_").lower(): v for k, v in env.items() if k[:8] == "TRANTIB_"}
+    """The Settings a container gets from this environment (and nothing else): an empty
+    variable is an unset one."""
+    values = {
+        k.removeprefix("TRANTIB_").lower(): v
+        for k, v in env.items()
+        if k[:8] == "TRANTIB_" and v != ""
+    }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
@@ -147,11 +152,85 @@ class TestConfiguration:
         settings = settings_from(env)
         assert settings.cors_origins == ["https://a.example", "https://b.example"]
 
+    @pytest.mark.parametrize("service", ["migrate", "api", "worker"])
+    def test_every_setting_reaches_the_containers(self, service: str) -> None:
+        passed = {k for k in environment_of(service, SECRETS) if k.startswith("TRANTIB_")}
+        assert passed == settings_fields(), (
+            f"{service}: settings not passed: {sorted(settings_fields() - passed)}; "
+            f"not settings: {sorted(passed - settings_fields())}"
+        )
+
+    def test_a_setting_from_the_shell_or_env_file_reaches_the_containers(self) -> None:
+        chosen = {"TRANTIB_RATE_LIMIT_PER_MINUTE": "120", "TRANTIB_WEBHOOKS_MAX_ATTEMPTS": "5"}
+        settings = settings_from(environment_of("worker", {**SECRETS, **chosen}))
+        assert (settings.rate_limit_per_minute, settings.webhooks_max_attempts) == (120, 5)
+        # Unchosen, the variable is empty: the service's default holds (tests/test_settings.py).
+        assert environment_of("worker", SECRETS)["TRANTIB_RATE_LIMIT_PER_MINUTE"] == ""
+
     @pytest.mark.parametrize("name", ["docker-compose.yml", ".env.example"])
     def test_every_trantib_name_is_a_setting(self, name: str) -> None:
         used = set(re.findall(r"\bTRANTIB_[A-Z0-9_]+", (ROOT / name).read_text()))
         assert used, f"{name} names no TRANTIB_* variable"
         assert used <= settings_fields(), f"not settings: {sorted(used - settings_fields())}"
+
+
+PEM_KEYS: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.pem-keys.yml").read_text())
+
+
+def _pem_pair() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public.decode()
+
+
+class TestPemKeysAsSecrets:
+    """docker-compose.pem-keys.yml: RS/ES keys as Docker secrets, read by the *_FILE settings."""
+
+    @pytest.mark.parametrize("service", ["migrate", "api", "worker"])
+    def test_each_app_service_reads_both_keys_from_its_secrets(
+        self, service: str, tmp_path: Path
+    ) -> None:
+        override = PEM_KEYS["services"][service]
+        assert set(override["secrets"]) == {"jwt_private_key", "jwt_public_key"}
+        assert set(PEM_KEYS["secrets"]) == {"jwt_private_key", "jwt_public_key"}
+        private, public = _pem_pair()
+        files = {"jwt_private_key": private, "jwt_public_key": public}
+        for name, text in files.items():
+            (tmp_path / name).write_text(text)
+        env = {**SECRETS, "TRANTIB_JWT_ALGORITHM": "ES256"}
+        merged = environment_of(service, env)
+        for key, value in override["environment"].items():
+            # Compose mounts each secret at /run/secrets/<name>; here, the test's own files.
+            merged[key] = interpolate(str(value), env).replace("/run/secrets", str(tmp_path))
+        settings = settings_from(merged)
+        assert (settings.jwt_private_key, settings.jwt_public_key) == (private, public)
+        check_key_config(settings)
+
+    def test_the_algorithm_must_be_chosen(self) -> None:
+        value = PEM_KEYS["services"]["api"]["environment"]["TRANTIB_JWT_ALGORITHM"]
+        with pytest.raises(MissingVariable, match="TRANTIB_JWT_ALGORITHM"):
+            interpolate(value, {})
+
+    def test_the_key_files_stay_out_of_git_and_the_image(self) -> None:
+        assert "secrets/" in (ROOT / ".gitignore").read_text().splitlines()
+        assert "!secrets" not in (ROOT / ".dockerignore").read_text()
+
+
+def test_the_readme_says_compose_v2_is_needed() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Running with docker compose") :]
+    assert "Compose v2" in section and "docker compose" in section
+    assert "docker-compose.pem-keys.yml" in section
 
 
 class TestDockerfile:

@@ -15,6 +15,8 @@ import pytest
 from bench.servers import free_port
 from tests.conftest import ROOT, service_environment
 
+pytestmark = pytest.mark.slow
+
 VENV = Path(sys.executable).parents[1]
 
 
@@ -27,7 +29,7 @@ def test_stopping_make_run_is_quiet(tmp_path: Path, stop: signal.Signals) -> Non
         TRANTIB_JWT_SIGNING_KEY=os.environ["TRANTIB_JWT_SIGNING_KEY"],
     )
     # -o: the test's own virtualenv counts as installed; nothing is installed into it.
-    argv = ["make", "--no-print-directory", "-o", f"{VENV}/.installed", "run"]
+    argv = ["make", "--no-print-directory", "-o", f"{VENV}/.runtime", "run"]
     process = subprocess.Popen(
         [*argv, f"VENV={VENV}", f"PORT={port}"],
         cwd=ROOT,

@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.core.config import Environment, Settings, get_settings
+from app.core.config import Environment, Settings, SettingsInvalid, get_settings
 from app.main import StartupRefused, check_startup, startup_problems
 from tests.conftest import service_environment
 
@@ -63,6 +63,49 @@ class TestEnvironmentVariables:
         assert settings.seed_demo is False
         assert settings.access_token_minutes == 5
         assert settings.db_pool_size == 20
+
+    def test_an_empty_variable_keeps_the_default(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # Compose passes every setting, `${TRANTIB_X:-}` where none is chosen.
+        for name in ("DB_POOL_SIZE", "SOP_VERSION", "SOP_DEFINITIONS_DIR", "JWT_PRIVATE_KEY"):
+            monkeypatch.setenv(f"TRANTIB_{name}", "")
+        settings = _settings()
+        assert settings.db_pool_size == Settings.model_fields["db_pool_size"].default
+        assert settings.sop_version is None and settings.sop_definitions_dir is None
+        assert settings.jwt_private_key is None
+
+    def test_pem_keys_are_read_from_their_files(self, tmp_path: Path) -> None:
+        (tmp_path / "private.pem").write_text("PRIVATE PEM\n")
+        (tmp_path / "public.pem").write_text("PUBLIC PEM\n")
+        settings = _settings(
+            jwt_private_key_file=tmp_path / "private.pem",
+            jwt_public_key_file=tmp_path / "public.pem",
+        )
+        assert (settings.jwt_private_key, settings.jwt_public_key) == (
+            "PRIVATE PEM\n",
+            "PUBLIC PEM\n",
+        )
+
+    def test_a_key_given_twice_or_unreadable_is_one_line_naming_it(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        (tmp_path / "private.pem").write_text("PRIVATE PEM SECRET\n")
+        monkeypatch.setenv("TRANTIB_JWT_PRIVATE_KEY", "THE OTHER SECRET")
+        monkeypatch.setenv("TRANTIB_JWT_PRIVATE_KEY_FILE", str(tmp_path / "private.pem"))
+        # Uncached: the suite's own settings stay as they are.
+        load = get_settings.__wrapped__
+        with pytest.raises(SettingsInvalid) as twice:
+            load()
+        monkeypatch.delenv("TRANTIB_JWT_PRIVATE_KEY")
+        monkeypatch.setenv("TRANTIB_JWT_PUBLIC_KEY_FILE", str(tmp_path / "missing.pem"))
+        with pytest.raises(SettingsInvalid) as unreadable:
+            load()
+        assert str(twice.value) == (
+            "invalid settings: set TRANTIB_JWT_PRIVATE_KEY or TRANTIB_JWT_PRIVATE_KEY_FILE, "
+            "not both"
+        )
+        assert "SECRET" not in str(twice.value)
+        assert str(unreadable.value).startswith("invalid settings: TRANTIB_JWT_PUBLIC_KEY_FILE:")
+        assert "\n" not in str(unreadable.value) and "SECRET" not in str(unreadable.value)
 
     def test_cors_origins_as_a_comma_list(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TRANTIB_CORS_ORIGINS", "https://a.example, https://b.example ,")
@@ -201,6 +244,7 @@ def _serve(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 class TestUvicornRefusal:
     """What an operator sees when the server is started with a refused configuration."""
 

@@ -23,9 +23,12 @@ from sqlmodel import Session
 
 from tests.conftest import PG_URL, ROOT, alembic_config, service_environment
 
-pytestmark = pytest.mark.skipif(
-    bool(PG_URL), reason="SQLite's single-writer lock only; PostgreSQL locks rows"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        bool(PG_URL), reason="SQLite's single-writer lock only; PostgreSQL locks rows"
+    ),
+    pytest.mark.slow,
+]
 
 PASSWORD = "concurrency-demo-pw"
 WRITERS = 40

@@ -14,6 +14,8 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, Limit, Offset, page_limit, parse_if_match
 from app.core.schemas import AwareDatetime
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 
 router = APIRouter(tags=["archive"])
 
@@ -23,7 +25,7 @@ ReadPrincipal = Annotated[Principal, require(Scope.archive_read)]
 @router.post(
     "/incidents/{incident_id}/archive-records",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.ArchiveRecordPublic,
+    response_model=with_incident(schemas.ArchiveRecordPublic),
     operation_id="archive_records_create",
     summary="Archive the Laporan Pelaksanaan; the incident is closed",
     description="Creates the immutable archive record with a manifest of every document of "
@@ -41,7 +43,7 @@ def create_archive_record(
 ) -> Any:
     record = service.create(session, principal, incident_id, body, parse_if_match(if_match))
     response.headers["Location"] = f"/api/v1/archive-records/{record.id}"
-    return record
+    return answer(session, principal, record)
 
 
 @router.get(

@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, exists, select
 from sqlmodel import Session, col
 
 from app.auth.models import RefreshToken, RevokedToken
-from app.auth.roles import ROLE_SCOPES, Role
+from app.auth.roles import ROLE_SCOPES, Role, role_name, staff_roles_with
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Scope
 from app.clients.models import ServiceClient
 from app.core import clock
@@ -21,14 +21,24 @@ from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
 from app.core.limits import VERIFIED_CLAIMS
-from app.core.security import LEEWAY_SECONDS, AccessClaims, decode_access_token
+from app.core.security import (
+    LEEWAY_SECONDS,
+    SESSION_EXPIRED,
+    AccessClaims,
+    decode_access_token,
+)
 from app.core.types import UTCDateTime
 from app.delegations.models import Delegation
 from app.delegations.posts import in_force_at
 from app.users.models import User
 
+# The names Swagger UI heads the Authorize dialog's two logins with (OpenAPI keys: no spaces).
+STAFF_SCHEME = "Akun_petugas"
+SYSTEM_SCHEME = "Sistem_Pemkot"
+
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
+    scheme_name=STAFF_SCHEME,
     scopes={str(k): v for k, v in SCOPE_DESCRIPTIONS.items()},
     auto_error=False,
 )
@@ -148,11 +158,11 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
     )
     row = rows[0] if rows else None
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
-        raise InvalidToken("Token has been revoked")
+        raise InvalidToken("The session has ended (logged out); log in again", reason="revoked")
     if row.family_revoked:
-        raise InvalidToken("Token has been revoked")
+        raise InvalidToken("The session has ended (logged out); log in again", reason="revoked")
     if row.role != claims.role:
-        raise InvalidToken("Token has been revoked")
+        raise InvalidToken("The session has ended (logged out); log in again", reason="revoked")
     role = Role(row.role)
     # The token says which scopes were asked for; the role says which a person may hold.
     # A token claiming more (a forged one, or one issued before the role table changed)
@@ -189,9 +199,9 @@ def _acting_scopes(position: Role, granted: frozenset[str], role: Role) -> froze
 def _client_principal(session: Session, claims: AccessClaims) -> Principal:
     row = session.connection().execute(_CLIENT, {"subject": claims.sub, "jti": claims.jti}).first()
     if row is None or not row.active or row.revoked or row.token_version != claims.token_version:
-        raise InvalidToken("Token has been revoked")
+        raise InvalidToken("The session has ended (logged out); log in again", reason="revoked")
     if claims.role != Role.service:
-        raise InvalidToken("Token has been revoked")
+        raise InvalidToken("The session has ended (logged out); log in again", reason="revoked")
     return Principal(
         id=row.id,
         username=claims.sub,
@@ -225,15 +235,18 @@ def get_principal(
         claims = verified[1]
         # Verified a moment ago by the rate limiter; only the clock can have moved on.
         if claims.expires_at + timedelta(seconds=LEEWAY_SECONDS) < clock.now():
-            raise InvalidToken("Token expired or not yet valid")
+            raise InvalidToken(SESSION_EXPIRED, reason="expired")
     else:
         claims = decode_access_token(get_settings(), token)
     principal = authenticate(session, claims)
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
     if missing:
+        roles = [str(r) for r in staff_roles_with(security_scopes.scopes)]
+        who = " or the ".join(role_name(r) for r in roles) or "nobody"
         error = InsufficientScope(
-            f"This action needs the scope {', '.join(missing)}",
+            f"Only the {who} may do this (it needs the scope {', '.join(missing)})",
             required_scopes=security_scopes.scopes,
+            allowed_roles=roles,
         )
         # RFC 6750 section 3: tell the client which scope to ask for.
         error.headers["WWW-Authenticate"] = (

@@ -91,3 +91,31 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
 
 def scopes_for(role: Role) -> list[str]:
     return sorted(str(scope) for scope in ROLE_SCOPES[role])
+
+
+# How a person names each role, in either language (the posts' own Indonesian names).
+ROLE_NAMES: dict[Role, str] = {
+    Role.camat: "Camat",
+    Role.sekcam: "Sekretaris Camat",
+    Role.kasi_trantib: "Kasi Trantib",
+    Role.danru: "Danru (Komandan Regu)",
+    Role.anggota: "Anggota Trantib",
+    Role.pimpinan: "Pimpinan Kota",
+    Role.admin: "Administrator",
+    Role.service: "Sistem Pemkot",
+}
+
+
+def role_name(role: str) -> str:
+    """The role as a person names it; an unknown code stays as it is."""
+    return ROLE_NAMES.get(Role(role), role) if role in Role.__members__ else role
+
+
+def staff_roles_with(scopes: list[str]) -> list[Role]:
+    """The staff roles whose scopes include every one of `scopes` (who may do it)."""
+    wanted = set(scopes)
+    return [
+        role
+        for role in Role
+        if role in STAFF_ROLES and wanted <= {str(s) for s in ROLE_SCOPES[role]}
+    ]

@@ -3,10 +3,12 @@ logout."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from app.auth import service, throttle
@@ -15,10 +17,39 @@ from app.auth.schemas import RefreshRequest, TokenForm, TokenResponse
 from app.clients import service as clients
 from app.core.config import get_settings
 from app.core.db import SessionDep
-from app.core.errors import Unprocessable
+from app.core.errors import AppError, Unprocessable, field_errors, validation_detail
 from app.core.http import problems
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+# RFC 6749 section 5.2's code for a refusal that does not name one itself.
+_OAUTH_ERRORS = {401: "invalid_client", 429: "temporarily_unavailable"}
+
+
+class OAuthErrorRoute(APIRoute):
+    """The token endpoint's refusals are problem documents in the RFC 6749 section 5.2 shape
+    too: `error`, one of that section's codes, and `error_description`, the reason, which
+    OAuth2 clients (Swagger UI's Authorize dialog) show the person logging in."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = field_errors(exc)
+                raise Unprocessable(
+                    validation_detail(errors), errors=errors, error="invalid_request"
+                ) from exc
+            except AppError as exc:
+                exc.extra.setdefault("error", _OAUTH_ERRORS.get(exc.status, "invalid_request"))
+                raise
+
+        return answer
+
+
+token_router = APIRouter(route_class=OAuthErrorRoute)
 
 
 def _noted(statuses: tuple[int, ...], notes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -85,7 +116,7 @@ def _token_response(response: Response, issued: service.IssuedTokens) -> TokenRe
     )
 
 
-@router.post(
+@token_router.post(
     "/token",
     operation_id="auth_token",
     summary="Log in: exchange credentials for an access and a refresh token",
@@ -130,6 +161,9 @@ def token(
             error="unsupported_grant_type",
         )
     return _token_response(response, grant(session, form, request))
+
+
+router.include_router(token_router)
 
 
 @router.post(

@@ -13,6 +13,8 @@ from app.briefings import schemas, service
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
 from app.incidents.deps import IncidentDep
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 
 router = APIRouter(tags=["briefings"])
 
@@ -20,7 +22,7 @@ router = APIRouter(tags=["briefings"])
 @router.post(
     "/incidents/{incident_id}/briefings",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.BriefingPublic,
+    response_model=with_incident(schemas.BriefingPublic),
     operation_id="briefings_create",
     summary="Brief the members and declare the kelengkapan; field work starts",
     description="Only the Danru the execution order was given to. Every member must be an "
@@ -38,7 +40,7 @@ def create_briefing(
 ) -> Any:
     briefing = service.create(session, principal, incident_id, body, parse_if_match(if_match))
     response.headers["Location"] = f"/api/v1/incidents/{incident_id}/briefings"
-    return briefing
+    return answer(session, principal, briefing)
 
 
 @router.get(

@@ -30,8 +30,14 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
+    # An empty variable is an unset one: compose passes every setting, `${TRANTIB_X:-}`
+    # where the service's own default should hold.
     model_config = SettingsConfigDict(
-        env_prefix="TRANTIB_", env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
+        env_prefix="TRANTIB_",
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
     )
 
     environment: Environment = Environment.development
@@ -55,6 +61,9 @@ class Settings(BaseSettings):
     # PEM keys for RS256/ES256; when set they replace the HMAC key.
     jwt_private_key: str | None = None
     jwt_public_key: str | None = None
+    # The same keys read from files (Docker secrets: /run/secrets/...); one way per key.
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
     jwt_key_id: str = "trantib-1"
     jwt_issuer: str = "https://trantib.tangerangkota.go.id"
     jwt_audience: str = "trantib-api"
@@ -118,6 +127,22 @@ class Settings(BaseSettings):
                 f"TRANTIB_MAX_REQUESTS_IN_PROGRESS ({self.max_requests_in_progress}) must not "
                 f"exceed TRANTIB_DB_POOL_SIZE + TRANTIB_DB_MAX_OVERFLOW ({connections})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _keys_from_files(self) -> Settings:
+        for name in ("jwt_private_key", "jwt_public_key"):
+            path: Path | None = getattr(self, f"{name}_file")
+            if path is None:
+                continue
+            setting = f"TRANTIB_{name.upper()}"
+            if getattr(self, name):
+                raise ValueError(f"set {setting} or {setting}_FILE, not both")
+            try:
+                setattr(self, name, path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+                raise ValueError(f"{setting}_FILE: cannot read {path}: {reason}") from None
         return self
 
     @model_validator(mode="after")

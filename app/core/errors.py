@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.messages import language, localize
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://trantib.tangerangkota.go.id/problems/"
 
@@ -171,6 +173,41 @@ class ServiceUnavailable(AppError):
     status, kind, title = 503, "service-unavailable", "Service unavailable"
 
 
+def problem_document(
+    *,
+    accept_language: str | None,
+    status: int,
+    kind: str,
+    title: str,
+    detail: str | None,
+    instance: str | None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """A problem's body, its title and detail in the caller's language, and that language.
+
+    An OAuth2 error (RFC 6749 section 5.2, the `error` member) also carries its reason as
+    `error_description`, which OAuth2 clients such as Swagger UI show instead of `detail`.
+    """
+    extra = extra or {}
+    lang = language(accept_language)
+    title, detail = localize(lang, kind, title, detail, extra)
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if "error" in extra:
+        body["error_description"] = detail
+    # Extension members never replace the standard ones.
+    return {**extra, **body}, lang
+
+
+def language_headers(lang: str) -> dict[str, str]:
+    return {"Content-Language": lang, "Vary": "Accept-Language"}
+
+
 def problem_response(
     request: Request,
     *,
@@ -181,16 +218,16 @@ def problem_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    extra = extra or {}
-    body: dict[str, Any] = {
-        "type": TYPE_BASE + kind,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    # Extension members never replace the standard ones.
-    body = {**extra, **body}
+    body, lang = problem_document(
+        accept_language=request.headers.get("accept-language"),
+        status=status,
+        kind=kind,
+        title=title,
+        detail=detail,
+        instance=request.url.path,
+        extra=extra,
+    )
+    headers = {**(headers or {}), **language_headers(lang)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -206,7 +243,8 @@ _HTTP_KINDS = {
 }
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """The `errors` member of a 422: where, which field, what is wrong."""
     errors = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
@@ -219,6 +257,11 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             }
         )
     return errors
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> str:
+    """The detail of a 422: its first few field errors in one line."""
+    return "; ".join(f"{e['field'] or e['loc'][0]}: {e['message']}" for e in errors[:5])
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -236,7 +279,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         # A body that is not JSON at all is a 400, as FastAPI itself answers it.
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(
@@ -246,13 +289,12 @@ def install_error_handlers(app: FastAPI) -> None:
                 title="Malformed JSON body",
                 detail="The request body is not valid JSON",
             )
-        detail = "; ".join(f"{e['field'] or e['loc'][0]}: {e['message']}" for e in errors[:5])
         return problem_response(
             request,
             status=422,
             kind="validation-error",
             title="The request is not valid",
-            detail=detail,
+            detail=validation_detail(errors),
             extra={"errors": errors},
         )
 

@@ -32,13 +32,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.config import get_settings
 from app.core.errors import (
     PROBLEM_JSON,
-    TYPE_BASE,
     AppError,
     InvalidToken,
     PayloadTooLarge,
     RequestTimeout,
     ServiceUnavailable,
     TooManyRequests,
+    language_headers,
+    problem_document,
 )
 from app.core.security import decode_access_token
 
@@ -54,19 +55,22 @@ async def send_problem(
     headers: dict[str, str] | None = None,
     **extra: object,
 ) -> None:
-    body = {
-        **extra,
-        "type": TYPE_BASE + error.kind,
-        "title": error.title,
-        "status": error.status,
-        "detail": detail,
-        "instance": scope.get("path"),
-    }
+    accept = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+    body, lang = problem_document(
+        accept_language=accept,
+        status=error.status,
+        kind=error.kind,
+        title=error.title,
+        detail=detail,
+        instance=scope.get("path"),
+        extra=dict(extra),
+    )
     payload = json.dumps(body).encode()
+    headers = {**(headers or {}), **language_headers(lang)}
     raw = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(payload)).encode()),
-        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()),
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()),
     ]
     await send({"type": "http.response.start", "status": error.status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})

@@ -21,6 +21,9 @@ def _aware(value: datetime) -> datetime:
         raise ValueError("falls outside the years 1 to 9999 in UTC") from exc
 
 
+# The id in request examples that name a record an earlier answer gave: plainly one to replace.
+PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
+
 # A timestamp a client sends: ISO 8601 with an offset; stored and compared as UTC.
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 

@@ -22,13 +22,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jose import jws, jwt
-from jose.exceptions import JOSEError
+from jose.exceptions import ExpiredSignatureError, JOSEError
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.core import clock
 from app.core.config import Settings
 from app.core.errors import InvalidToken
+
+SESSION_EXPIRED = "The session has expired; log in again"
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 MAX_TOKEN_BYTES = 4096
@@ -243,6 +245,8 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
                 "leeway": LEEWAY_SECONDS,
             },
         )
+    except ExpiredSignatureError as exc:
+        raise InvalidToken(SESSION_EXPIRED, reason="expired") from exc
     except (JOSEError, ValueError, TypeError) as exc:
         raise InvalidToken("Token signature or claims are not valid") from exc
     times: list[Any] = [claims.get(name) for name in ("iat", "nbf", "exp")]
@@ -254,8 +258,10 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     if iat > now_ts + LEEWAY_SECONDS:
         raise InvalidToken("Token issued in the future")
     # python-jose checks exp/nbf against the system clock; the service clock decides too.
-    if exp + LEEWAY_SECONDS < now_ts or nbf - LEEWAY_SECONDS > now_ts:
-        raise InvalidToken("Token expired or not yet valid")
+    if exp + LEEWAY_SECONDS < now_ts:
+        raise InvalidToken(SESSION_EXPIRED, reason="expired")
+    if nbf - LEEWAY_SECONDS > now_ts:
+        raise InvalidToken("Token not yet valid")
     # No token this service issues lives longer than the configured lifetime: one that
     # claims to (exp in the year 3000) was not issued here, or not under these settings.
     lifetime = settings.access_token_minutes * 60 + LEEWAY_SECONDS

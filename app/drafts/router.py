@@ -16,6 +16,8 @@ from app.core.http import ACTION, READ, IfMatch, check_if_match, parse_if_match,
 from app.drafts import schemas, service
 from app.drafts.models import Draft, DraftKind, DraftStatus
 from app.incidents.deps import IncidentDep
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 
 router = APIRouter(tags=["drafts"])
 
@@ -25,17 +27,24 @@ def _answer(session: SessionDep, draft: Draft, response: Response) -> dict[str, 
     return service.to_public(session, draft)
 
 
+def _acted(
+    session: SessionDep, principal: Principal, draft: Draft, response: Response
+) -> dict[str, Any]:
+    """A draft action's answer: the draft (its ETag is the draft's version) and the incident."""
+    return answer(session, principal, _answer(session, draft, response))
+
+
 @router.post(
     "/incidents/{incident_id}/drafts",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.DraftPublic,
+    response_model=with_incident(schemas.DraftPublic),
     operation_id="drafts_create",
     summary="The Danru writes the draft Surat Perintah or the draft report",
     responses=ACTION,
 )
 def create_draft(
     incident_id: uuid.UUID,
-    body: Annotated[schemas.DraftCreate, Body()],
+    body: Annotated[schemas.DraftCreate, Body(openapi_examples=schemas.DRAFT_EXAMPLES)],
     session: SessionDep,
     principal: Annotated[Principal, require(Scope.drafts_write)],
     response: Response,
@@ -43,7 +52,7 @@ def create_draft(
 ) -> dict[str, Any]:
     draft = service.create(session, principal, incident_id, body, parse_if_match(if_match))
     response.headers["Location"] = f"/api/v1/drafts/{draft.id}"
-    return _answer(session, draft, response)
+    return _acted(session, principal, draft, response)
 
 
 @router.get(
@@ -82,7 +91,7 @@ def get_draft(
 
 @router.patch(
     "/drafts/{draft_id}",
-    response_model=schemas.DraftPublic,
+    response_model=with_incident(schemas.DraftPublic),
     operation_id="drafts_update",
     summary="Revise a draft (its author, until submitted); after a return this makes a new version",
     responses=ACTION,
@@ -99,12 +108,12 @@ def update_draft(
     if draft.status in (DraftStatus.approved, DraftStatus.validated):
         raise service.DraftFrozen(f"The draft is {draft.status}; it can no longer change")
     check_if_match(if_match, draft.version)
-    return _answer(session, service.revise(session, principal, draft, body), response)
+    return _acted(session, principal, service.revise(session, principal, draft, body), response)
 
 
 @router.post(
     "/drafts/{draft_id}/submit",
-    response_model=schemas.DraftPublic,
+    response_model=with_incident(schemas.DraftPublic),
     operation_id="drafts_submit",
     summary="Submit a draft for verification (completes the drafting step)",
     responses=ACTION,
@@ -120,7 +129,7 @@ def submit_draft(
     draft = service.load_draft(session, principal, draft_id)
     check_if_match(if_match, draft.version)
     draft = service.submit(session, principal, draft, body or schemas.SubmitBody())
-    return _answer(session, draft, response)
+    return _acted(session, principal, draft, response)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody
 
 
 class SigningCapacity(StrEnum):
@@ -105,57 +105,65 @@ class ReportDraftContent(RequestBody):
     follow_up: Remarks | None = None
 
 
+ORDER_DRAFT_EXAMPLE: dict[str, Any] = {
+    "kind": "order",
+    "plan": {
+        "summary": "Pengamanan unjuk rasa warga di depan Kantor Kecamatan",
+        "personnel_count": 20,
+        "assembly_point": "Halaman Kantor Kecamatan Ciledug",
+        "coordination": ["Polsek Ciledug", "Koramil Ciledug"],
+    },
+    "letter": {
+        "dasar": ["Surat Perintah Walikota No. GANTI-NOMOR/001/Trantib/2026"],
+        "kepada": [{"nama": "Andi Wijaya", "jabatan": "Danru Trantib"}],
+        "untuk": ["Mengamankan jalannya unjuk rasa di depan Kantor Kecamatan"],
+        "penandatangan": {"jabatan": "CAMAT CILEDUG", "nama": "Drs. H. Ahmad"},
+    },
+}
+REPORT_DRAFT_EXAMPLE: dict[str, Any] = {
+    "kind": "report",
+    "summary": "Unjuk rasa berlangsung tertib dan bubar pukul 12.00 WIB",
+    "field_report_ids": [PLACEHOLDER_ID],
+    "chronology": [
+        {
+            "at": "2026-11-28T09:00:00+07:00",
+            "description": "Massa berkumpul di depan Kantor Kecamatan",
+            "escalation_level": "hijau",
+        }
+    ],
+    "final_situation": "kondusif",
+}
+
+
 class OrderDraftCreate(OrderDraftContent, ActionBody):
     kind: Literal["order"]
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "kind": "order",
-                    "plan": {
-                        "summary": "Pengamanan unjuk rasa warga di depan Kantor Kecamatan",
-                        "personnel_count": 20,
-                        "assembly_point": "Halaman Kantor Kecamatan Ciledug",
-                        "coordination": ["Polsek Ciledug", "Koramil Ciledug"],
-                    },
-                    "letter": {
-                        "dasar": ["Surat Perintah Walikota No. 300.1.2.1/123/Trantib/2026"],
-                        "kepada": [{"nama": "Andi Wijaya", "jabatan": "Danru Trantib"}],
-                        "untuk": ["Mengamankan jalannya unjuk rasa di depan Kantor Kecamatan"],
-                        "penandatangan": {"jabatan": "CAMAT CILEDUG", "nama": "Drs. H. Ahmad"},
-                    },
-                }
-            ]
-        }
-    }
+    model_config = {"json_schema_extra": {"examples": [ORDER_DRAFT_EXAMPLE]}}
 
 
 class ReportDraftCreate(ReportDraftContent, ActionBody):
     kind: Literal["report"]
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "kind": "report",
-                    "summary": "Unjuk rasa berlangsung tertib dan bubar pukul 12.00 WIB",
-                    "field_report_ids": ["0b7c5f0e-6a51-4a4e-9d8e-3f2f1c1d2e3f"],
-                    "chronology": [
-                        {
-                            "at": "2026-11-28T09:00:00+07:00",
-                            "description": "Massa berkumpul di depan Kantor Kecamatan",
-                            "escalation_level": "hijau",
-                        }
-                    ],
-                    "final_situation": "kondusif",
-                }
-            ]
-        }
-    }
+    model_config = {"json_schema_extra": {"examples": [REPORT_DRAFT_EXAMPLE]}}
 
 
 DraftCreate = Annotated[OrderDraftCreate | ReportDraftCreate, Field(discriminator="kind")]
+
+# Swagger UI's example picker on POST /incidents/{id}/drafts.
+DRAFT_EXAMPLES: dict[str, Any] = {
+    "order": {
+        "summary": "Step 3: the plan and the draft Surat Perintah (Danru)",
+        "description": "Fit the plan and the letter to the incident; nothing here must change "
+        "for the walkthrough.",
+        "value": ORDER_DRAFT_EXAMPLE,
+    },
+    "report": {
+        "summary": "Step 9: the draft execution report (Danru)",
+        "description": "Replace `field_report_ids` with the `id`s of the members' field "
+        "reports (GET /incidents/{id}/field-reports lists them).",
+        "value": REPORT_DRAFT_EXAMPLE,
+    },
+}
 
 
 class DraftUpdate(ActionBody):

@@ -96,7 +96,7 @@ def check_draft_of_step(ctx: Context, kind: str) -> None:
         works_on = f"the {ctx.step.draft} draft" if ctx.step.draft else "no draft"
         raise engine.wrong_step(
             ctx.incident,
-            f"Step {ctx.step.number} ({ctx.step.code}) works on {works_on}, not the {kind} draft",
+            f"This step works on {works_on}, not the {kind} draft",
         )
 
 

@@ -18,6 +18,8 @@ from app.field_reports import schemas, service, storage
 from app.field_reports.deps import AttachmentDep, FieldReportDep
 from app.field_reports.upload import MAGIC, named_for_type, receive_file
 from app.incidents.deps import IncidentDep
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 
 router = APIRouter(tags=["field-reports"])
 
@@ -27,7 +29,7 @@ ReadPrincipal = Annotated[Principal, require(Scope.field_reports_read)]
 @router.post(
     "/incidents/{incident_id}/field-reports",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.FieldReportPublic,
+    response_model=with_incident(schemas.FieldReportPublic),
     operation_id="field_reports_create",
     summary="A briefed member submits the Laporan Pelaksanaan Lapangan",
     description="One report per briefed member (a second one is 409). The step completes, and "
@@ -44,7 +46,7 @@ def create_field_report(
 ) -> dict[str, Any]:
     report = service.create(session, principal, incident_id, body, parse_if_match(if_match))
     response.headers["Location"] = f"/api/v1/field-reports/{report.id}"
-    return service.to_public(report)
+    return answer(session, principal, service.to_public(report))
 
 
 @router.get(
@@ -62,7 +64,7 @@ def list_field_reports(
 
 @router.post(
     "/incidents/{incident_id}/field-work/close",
-    response_model=schemas.FieldWorkClosed,
+    response_model=with_incident(schemas.FieldWorkClosed),
     operation_id="field_work_close",
     summary="The Danru closes the field work before every member has reported",
     description="Moves the incident on to the report drafting with a reason; the members "
@@ -76,7 +78,9 @@ def close_field_work(
     principal: Annotated[Principal, require(Scope.field_work_close)],
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    return service.close_field_work(session, principal, incident_id, body, parse_if_match(if_match))
+    seen = parse_if_match(if_match)
+    closed = service.close_field_work(session, principal, incident_id, body, seen)
+    return answer(session, principal, closed)
 
 
 @router.get(

@@ -39,7 +39,7 @@ from app.auth.deps import authenticate
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import get_engine
-from app.core.errors import PROBLEM_JSON, TYPE_BASE, InvalidToken
+from app.core.errors import PROBLEM_JSON, InvalidToken, language_headers, problem_document
 from app.core.limits import RECEIVED_BODY, VERIFIED_CLAIMS, ReceivedBody, is_upload
 from app.core.security import AccessClaims, decode_access_token
 from app.idempotency.models import IdempotencyRecord
@@ -51,15 +51,21 @@ MAX_KEY_LENGTH = 255
 REPLAYED_HEADERS = ("content-type", "location", "etag")
 
 
-def _problem(scope: Scope, status: int, kind: str, title: str, detail: str) -> tuple[int, bytes]:
-    body = {
-        "type": TYPE_BASE + kind,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": scope.get("path"),
-    }
-    return status, json.dumps(body).encode()
+def _problem(
+    scope: Scope, status: int, kind: str, title: str, detail: str
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    accept = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+    body, lang = problem_document(
+        accept_language=accept,
+        status=status,
+        kind=kind,
+        title=title,
+        detail=detail,
+        instance=scope.get("path"),
+    )
+    headers = [(b"content-type", PROBLEM_JSON.encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in language_headers(lang).items()]
+    return status, json.dumps(body).encode(), headers
 
 
 class IdempotencyMiddleware:

@@ -103,7 +103,7 @@ def get_incident(
 @router.post(
     "/incidents/{incident_id}/escalations",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.EscalationPublic,
+    response_model=schemas.with_incident(schemas.EscalationPublic),
     operation_id="incidents_escalate",
     summary="Change the escalation level (hijau, kuning, merah); kept with its history",
     responses=ACTION,
@@ -115,7 +115,8 @@ def escalate(
     principal: Annotated[Principal, require(Scope.incidents_write)],
     if_match: IfMatch = None,
 ) -> Any:
-    return service.escalate(session, principal, incident_id, body, parse_if_match(if_match))
+    change = service.escalate(session, principal, incident_id, body, parse_if_match(if_match))
+    return service.answer(session, principal, change)
 
 
 @router.get(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from app.core.schemas import ActionBody, AwareDatetime, RequestBody
 from app.delegations.schemas import ActingAs
@@ -169,6 +170,24 @@ class IncidentPublic(BaseModel):
     version: int
     allowed_actions: list[str] = Field(
         description="Actions the caller may take now (engine action codes)"
+    )
+
+
+@cache
+def with_incident(model: type[BaseModel]) -> type[BaseModel]:
+    """The answer of a step action: what the action wrote, and the incident as it left it.
+    One model per written record, however many actions answer with it."""
+    return create_model(
+        f"{model.__name__.removesuffix('Public')}Answer",
+        __base__=model,
+        incident=(
+            IncidentPublic,
+            Field(
+                description="The incident after the action, as GET /api/v1/incidents/{id} "
+                "shows it: current step, stage, whom it waits on, the caller's allowed actions "
+                "and the version for the next If-Match"
+            ),
+        ),
     )
 
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlmodel import Session
 
@@ -140,6 +141,18 @@ def to_public(session: Session, principal: Principal, incident: Incident) -> dic
         allowed_actions=engine.allowed_actions(session, principal, incident),
     )
     return data
+
+
+def answer(
+    session: Session, principal: Principal, written: BaseModel | dict[str, Any]
+) -> dict[str, Any]:
+    """A step action's answer: the record it wrote (a row or its public dict, which names the
+    incident) and the incident's new state as the caller's GET would show it. The request's
+    session still holds the row the engine moved, so no query reads it again."""
+    body = written if isinstance(written, dict) else written.model_dump()
+    incident = session.get(Incident, body["incident_id"])
+    assert incident is not None
+    return {**body, "incident": to_public(session, principal, incident)}
 
 
 def list_incidents(

@@ -12,6 +12,8 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
 from app.incidents.deps import IncidentDep
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 from app.instructions import schemas, service
 
 router = APIRouter(tags=["instructions"])
@@ -20,7 +22,7 @@ router = APIRouter(tags=["instructions"])
 @router.post(
     "/incidents/{incident_id}/instructions",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.InstructionPublic,
+    response_model=with_incident(schemas.InstructionPublic),
     operation_id="instructions_create",
     summary="Instruct a Danru to prepare the plan and the draft Surat Perintah",
     responses=ACTION,
@@ -32,7 +34,8 @@ def create_instruction(
     principal: Annotated[Principal, require(Scope.instructions_write)],
     if_match: IfMatch = None,
 ) -> Any:
-    return service.instruct(session, principal, incident_id, body, parse_if_match(if_match))
+    instruction = service.instruct(session, principal, incident_id, body, parse_if_match(if_match))
+    return answer(session, principal, instruction)
 
 
 @router.get(

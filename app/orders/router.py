@@ -8,11 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response, status
 
 from app.auth.deps import Principal, require
+from app.auth.roles import role_name, staff_roles_with
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import InsufficientScope
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
 from app.incidents.deps import IncidentDep
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 from app.orders import schemas, service
 
 router = APIRouter(tags=["orders"])
@@ -23,7 +26,7 @@ _KIND_SCOPE = {"walikota": Scope.orders_command, "surat_perintah": Scope.orders_
 @router.post(
     "/incidents/{incident_id}/orders",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.OrderPublic,
+    response_model=with_incident(schemas.OrderPublic),
     operation_id="orders_create",
     summary="Record the Surat Perintah Walikota; validate the Surat Perintah",
     description="`kind: walikota` (scope orders:command) records the Camat's order and "
@@ -35,7 +38,7 @@ _KIND_SCOPE = {"walikota": Scope.orders_command, "surat_perintah": Scope.orders_
 )
 def create_order(
     incident_id: uuid.UUID,
-    body: Annotated[schemas.OrderCreate, Body()],
+    body: Annotated[schemas.OrderCreate, Body(openapi_examples=schemas.ORDER_EXAMPLES)],
     session: SessionDep,
     principal: Annotated[Principal, require()],
     response: Response,
@@ -43,8 +46,12 @@ def create_order(
 ) -> Any:
     scope = _KIND_SCOPE[body.kind]
     if not principal.has(scope):
+        roles = [str(r) for r in staff_roles_with([str(scope)])]
         raise InsufficientScope(
-            f"This action needs the scope {scope}", required_scopes=[str(scope)]
+            f"Only the {' or the '.join(role_name(r) for r in roles)} may record an order of "
+            f"kind {body.kind} (it needs the scope {scope})",
+            required_scopes=[str(scope)],
+            allowed_roles=roles,
         )
     seen = parse_if_match(if_match)
     if isinstance(body, schemas.WalikotaOrderCreate):
@@ -52,7 +59,7 @@ def create_order(
     else:
         order = service.validate(session, principal, incident_id, body, seen)
     response.headers["Location"] = f"/api/v1/orders/{order.id}"
-    return order
+    return answer(session, principal, order)
 
 
 @router.get(
@@ -87,7 +94,7 @@ def get_order(
 
 @router.post(
     "/orders/{order_id}/dispatch",
-    response_model=schemas.OrderPublic,
+    response_model=with_incident(schemas.OrderPublic),
     operation_id="orders_dispatch",
     summary="Give the execution order to a Danru",
     responses=ACTION,
@@ -100,4 +107,5 @@ def dispatch(
     if_match: IfMatch = None,
 ) -> Any:
     order = service.load_order(session, principal, order_id)
-    return service.dispatch(session, principal, order, body, parse_if_match(if_match))
+    order = service.dispatch(session, principal, order, body, parse_if_match(if_match))
+    return answer(session, principal, order)

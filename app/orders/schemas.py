@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody
 from app.delegations.schemas import ActingAs
 
 
@@ -17,6 +17,21 @@ class PoliceCoordination(RequestBody):
     police_unit: str = Field(min_length=2, max_length=120, description="e.g. Polsek Ciledug")
     contacted_at: AwareDatetime
     notes: str | None = Field(default=None, max_length=2000)
+
+
+# A number is recorded once per kecamatan: the example's is plainly one to replace.
+WALIKOTA_EXAMPLE: dict[str, Any] = {
+    "kind": "walikota",
+    "number": "GANTI-NOMOR/001/Trantib/2026",
+    "issued_on": "2026-11-28",
+    "issuer": "Wali Kota Tangerang",
+    "police_coordination": {
+        "officer": "AKP Rahmat",
+        "police_unit": "Polsek Ciledug",
+        "contacted_at": "2026-11-28T08:30:00+07:00",
+    },
+}
+SURAT_PERINTAH_EXAMPLE: dict[str, Any] = {"kind": "surat_perintah", "draft_id": PLACEHOLDER_ID}
 
 
 class WalikotaOrderCreate(ActionBody):
@@ -28,23 +43,7 @@ class WalikotaOrderCreate(ActionBody):
     issuer: str = Field(min_length=3, max_length=200, description="e.g. Wali Kota Tangerang")
     police_coordination: PoliceCoordination
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "kind": "walikota",
-                    "number": "300.1.2.1/123/Trantib/2026",
-                    "issued_on": "2026-11-28",
-                    "issuer": "Wali Kota Tangerang",
-                    "police_coordination": {
-                        "officer": "AKP Rahmat",
-                        "police_unit": "Polsek Ciledug",
-                        "contacted_at": "2026-11-28T08:30:00+07:00",
-                    },
-                }
-            ]
-        }
-    }
+    model_config = {"json_schema_extra": {"examples": [WALIKOTA_EXAMPLE]}}
 
 
 class SuratPerintahCreate(ActionBody):
@@ -54,16 +53,25 @@ class SuratPerintahCreate(ActionBody):
     draft_id: uuid.UUID
     issued_on: date | None = Field(default=None, description="Defaults to today (WIB)")
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {"kind": "surat_perintah", "draft_id": "3c9e2b1a-7d4f-4e8a-b6c5-1f2e3d4c5b6a"}
-            ]
-        }
-    }
+    model_config = {"json_schema_extra": {"examples": [SURAT_PERINTAH_EXAMPLE]}}
 
 
 OrderCreate = Annotated[WalikotaOrderCreate | SuratPerintahCreate, Field(discriminator="kind")]
+
+# Swagger UI's example picker on POST /incidents/{id}/orders.
+ORDER_EXAMPLES: dict[str, Any] = {
+    "walikota": {
+        "summary": "Step 1: the Surat Perintah Walikota (Camat)",
+        "description": "Replace `number` with the letter's own number: a number is recorded "
+        "once per kecamatan (409 `number-taken` the second time).",
+        "value": WALIKOTA_EXAMPLE,
+    },
+    "surat_perintah": {
+        "summary": "Step 5: validate the verified draft into the Surat Perintah (Camat)",
+        "description": "Replace `draft_id` with the `id` of the approved order draft.",
+        "value": SURAT_PERINTAH_EXAMPLE,
+    },
+}
 
 
 class DispatchBody(ActionBody):

@@ -88,6 +88,11 @@ class StepDefinition(BaseModel):
 
     number: int = Field(ge=1)
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)
+    name: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The step's short Indonesian name, as officers read it in messages",
+    )
     uraian: str = Field(description="Uraian Kegiatan, as written in the SOP")
     summary: str = Field(description="Short English summary")
     actors: tuple[str, ...] = Field(min_length=1, description="Pelaksana, as the SOP names them")
@@ -106,6 +111,11 @@ class StepDefinition(BaseModel):
     backdating: BackdatingDefinition | None = Field(
         default=None, description="This step's own bound; omitted: the definition's"
     )
+
+    @property
+    def label(self) -> str:
+        """The name officers read: the definition's, else the code in words."""
+        return self.name or self.code.replace("_", " ").capitalize()
 
     @property
     def sla(self) -> Sla:

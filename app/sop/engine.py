@@ -22,7 +22,7 @@ from sqlmodel import Session
 from app.audit.models import AuditEvent
 from app.audit.service import ChainHead, build_event, to_jsonable
 from app.auth.deps import Principal
-from app.auth.roles import Role
+from app.auth.roles import Role, role_name
 from app.auth.scopes import Scope
 from app.core import clock
 from app.core.errors import (
@@ -279,12 +279,24 @@ def waiting_on(incident: Incident) -> Role | None:
     return Role(step.waiting_role(incident.stage))
 
 
-def wrong_step(incident: Incident, detail: str) -> WrongStep:
+def wrong_step(incident: Incident, reason: str) -> WrongStep:
+    """409: why the action cannot be taken, then where the incident is: the step's number and
+    name in its SOP version, and the role it waits for."""
+    waiting = waiting_on(incident)
+    step_name = None
+    detail = reason
+    if incident.current_step is not None and waiting is not None:
+        step_name = load_definition(incident.sop_version).step(incident.current_step).label
+        detail = (
+            f"{reason}: the incident is at step {incident.current_step} ({step_name}) and "
+            f"waits for the {role_name(waiting)}"
+        )
     return WrongStep(
         detail,
         current_step=incident.current_step,
+        step_name=step_name,
         stage=incident.stage,
-        waiting_on=str(waiting_on(incident)) if waiting_on(incident) else None,
+        waiting_on=str(waiting) if waiting else None,
     )
 
 
@@ -325,17 +337,28 @@ def _select_rule(action: Action, principal: Principal, rules: Iterable[Rule]) ->
     mine = sorted(
         (r for r in rules if principal.holds(r.role)), key=lambda r: r.role != principal.role
     )
+    roles = list(dict.fromkeys(str(r.role) for r in rules))
+    who = " or the ".join(role_name(r) for r in roles)
     if not mine:
         if any(principal.has(r.scope) for r in rules):
-            raise Forbidden(f"The role {principal.role} cannot take the action {action}")
+            raise Forbidden(
+                f"Only the {who} may {action}; you are signed in as {role_name(principal.role)}",
+                allowed_roles=roles,
+                role=str(principal.role),
+            )
         needed = sorted({str(r.scope) for r in rules})
         raise InsufficientScope(
-            f"This action needs the scope {' or '.join(needed)}", required_scopes=needed
+            f"Only the {who} may {action} (it needs the scope {' or '.join(needed)})",
+            required_scopes=needed,
+            allowed_roles=roles,
         )
     with_scope = [r for r in mine if principal.has(r.scope)]
     if not with_scope:
         raise InsufficientScope(
-            f"This action needs the scope {mine[0].scope}", required_scopes=[str(mine[0].scope)]
+            f"Only the {who} may {action}, with the scope {mine[0].scope}, which this token "
+            "does not carry",
+            required_scopes=[str(mine[0].scope)],
+            allowed_roles=roles,
         )
     return with_scope
 
@@ -454,8 +477,7 @@ def perform(
     in_version = rules_of(definition).get(action, ())
     if not in_version:
         raise wrong_step(
-            incident,
-            f"The incident runs under {definition.version}, which takes {action} at no step",
+            incident, f"The incident's SOP version {definition.version} has no step for {action}"
         )
     rules = _select_rule(action, principal, in_version)
     if incident.status != IncidentStatus.active:
@@ -464,15 +486,13 @@ def perform(
         )
     at_step = [r for r in rules if incident.current_step in r.steps]
     if not at_step:
-        raise wrong_step(
-            incident,
-            f"The incident is at step {incident.current_step}; {action} is not possible now",
-        )
+        raise wrong_step(incident, f"{action} is not possible now")
     at_stage = [r for r in at_step if r.stage is None or r.stage == incident.stage]
     if not at_stage:
         raise wrong_step(
             incident,
-            f"The draft is at the {incident.stage} stage; it is not the {principal.role}'s turn",
+            f"The draft is at the {incident.stage} stage; it is not the "
+            f"{role_name(principal.role)}'s turn",
         )
     rule = at_stage[0]
     if rule.assignment and not _assigned(session, incident, principal, rule.assignment):

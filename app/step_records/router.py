@@ -12,6 +12,8 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
 from app.incidents.deps import IncidentDep
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 from app.step_records import schemas, service
 
 router = APIRouter(tags=["step-records"])
@@ -20,7 +22,7 @@ router = APIRouter(tags=["step-records"])
 @router.post(
     "/incidents/{incident_id}/step-records",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.StepRecordPublic,
+    response_model=with_incident(schemas.StepRecordPublic),
     operation_id="step_records_create",
     summary="Record the work of a step that the SOP version completes with a note",
     description="For steps whose definition lists the action `step_record` (for example a "
@@ -35,7 +37,8 @@ def create_step_record(
     principal: Annotated[Principal, require(Scope.incidents_write)],
     if_match: IfMatch = None,
 ) -> Any:
-    return service.create(session, principal, incident_id, body, parse_if_match(if_match))
+    record = service.create(session, principal, incident_id, body, parse_if_match(if_match))
+    return answer(session, principal, record)
 
 
 @router.get(

@@ -14,6 +14,8 @@ from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, check_if_match
 from app.drafts.service import load_draft
 from app.incidents.deps import IncidentDep
+from app.incidents.schemas import with_incident
+from app.incidents.service import answer
 from app.verifications import schemas, service
 from app.verifications.models import Verification
 
@@ -23,7 +25,7 @@ router = APIRouter(tags=["verifications"])
 @router.post(
     "/drafts/{draft_id}/verifications",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.VerificationPublic,
+    response_model=with_incident(schemas.VerificationPublic),
     operation_id="verifications_create",
     summary="Approve or return a draft at the stage the verifying step is at (e.g. Kasi "
     "Trantib review, Sekcam paraf, Camat verify)",
@@ -47,7 +49,7 @@ def create_verification(
 ) -> Any:
     draft = load_draft(session, principal, draft_id)
     check_if_match(if_match, draft.version)
-    return service.verify(session, principal, draft, body)
+    return answer(session, principal, service.verify(session, principal, draft, body))
 
 
 @router.get(

@@ -270,3 +270,17 @@ def test_password_reset_kills_live_tokens(client, auth, user_id):
     )
     assert reset.status_code == 204
     assert_invalid_token(client.get(ME, headers=headers))
+
+
+def test_an_expired_session_says_so_in_both_languages(client, login, move_clock):
+    token = login("camat.ciledug").json()["access_token"]
+    move_clock(timedelta(minutes=15, seconds=31))
+    headers = {"Authorization": f"Bearer {token}"}
+    english = client.get(ME, headers=headers)
+    assert_invalid_token(english)
+    assert english.json()["reason"] == "expired"
+    assert english.json()["detail"] == "The session has expired; log in again"
+    indonesian = client.get(ME, headers={**headers, "Accept-Language": "id-ID,id;q=0.9"})
+    assert_invalid_token(indonesian)
+    assert indonesian.headers["content-language"] == "id"
+    assert indonesian.json()["detail"] == "Sesi Anda telah berakhir; silakan masuk lagi."

@@ -182,6 +182,74 @@ class TestRefusals:
         assert kind(response) == "validation-error"
 
 
+class TestOAuthErrorShape:
+    """Every refusal of the token endpoint is a problem document that also carries RFC 6749
+    section 5.2's `error` and `error_description`, which Swagger UI shows on a failed login."""
+
+    @pytest.mark.parametrize(
+        ("form", "status", "problem", "error"),
+        [
+            (
+                {"grant_type": "password", "username": "camat.ciledug", "password": "salah-sekali"},
+                401,
+                "invalid-credentials",
+                "invalid_grant",
+            ),
+            (
+                {
+                    "grant_type": "password",
+                    "username": "nobody.ciledug",
+                    "password": "salah-sekali",
+                },
+                401,
+                "invalid-credentials",
+                "invalid_grant",
+            ),
+            (
+                {"grant_type": "authorization_code", "username": "a", "password": "b"},
+                400,
+                "unsupported-grant-type",
+                "unsupported_grant_type",
+            ),
+            ({"username": "admin", "password": "x"}, 422, "validation-error", "invalid_request"),
+            (
+                {"grant_type": "password", "username": "admin"},
+                422,
+                "validation-error",
+                "invalid_request",
+            ),
+            (
+                {"grant_type": "password", "username": "admin", "password": "x", "scope": "nope:x"},
+                400,
+                "invalid-scope",
+                "invalid_scope",
+            ),
+            (
+                {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
+                401,
+                "invalid-client",
+                "invalid_client",
+            ),
+        ],
+    )
+    def test_refusal_names_the_oauth2_error_and_its_reason(
+        self, client, form, status, problem, error
+    ):
+        response = client.post(TOKEN_URL, data=form)
+        assert response.status_code == status, response.text
+        assert kind(response) == problem
+        body = response.json()
+        assert body["error"] == error
+        assert body["error_description"] == body["detail"] and body["detail"]
+
+    def test_a_json_body_is_invalid_request_with_the_field_errors(self, client):
+        response = client.post(TOKEN_URL, json={"grant_type": "password"})
+        assert response.status_code == 422
+        body = response.json()
+        assert (body["error"], kind(response)) == ("invalid_request", "validation-error")
+        assert {e["field"] for e in body["errors"]} >= {"grant_type"}
+
+
 WRONG = "wrong-password!"
 OWNER_ADDRESS = "10.0.0.7"
 ATTACKER = "203.0.113.66"
@@ -196,6 +264,8 @@ def me_of(client, response) -> str:  # type: ignore[no-untyped-def]
 def assert_throttled(response, retry_after: int) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 429, response.text
     assert kind(response) == "rate-limited"
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert response.json()["error_description"].startswith("Too many failed logins")
     assert int(response.headers["retry-after"]) == pytest.approx(retry_after, abs=2)
 
 

@@ -201,6 +201,50 @@ def test_log_in_with_the_password_flow_and_try_users_me(server, browsing):
     assert not browsing.outside, f"the page reached outside this server: {browsing.outside}"
 
 
+SHOTS = os.environ.get("TRANTIB_BROWSER_SHOTS", "")
+
+
+def _shot(page: Page, tmp_path: Path, name: str) -> None:
+    """A screenshot beside the test's files, and where TRANTIB_BROWSER_SHOTS names a folder."""
+    page.screenshot(path=str(tmp_path / name))
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / name))
+
+
+def test_the_authorize_dialog_asks_an_officer_only_for_username_and_password(
+    server, browsing, tmp_path
+):
+    from playwright.sync_api import expect
+
+    page = browsing.page
+    page.goto(server + "/docs")
+    page.locator(".auth-wrapper button.authorize").click()
+    dialog = page.locator(".dialog-ux .modal-ux")
+    staff = dialog.locator(".auth-container").filter(has_text="Flow: password")
+    expect(staff).to_contain_text("Akun petugas (username dan password)")
+    expect(staff).to_contain_text("Scope tidak perlu dicentang")
+    expect(staff.locator("input#oauth_username")).to_be_visible()
+    expect(staff.locator("input#oauth_password")).to_be_visible()
+    for hidden in ("#client_id_password", "#client_secret_password", "#password_type"):
+        expect(staff.locator(hidden)).to_be_hidden()
+    expect(staff.locator(".scopes")).to_be_hidden()
+    city = dialog.locator(".auth-container").filter(has_text="Flow: clientCredentials")
+    expect(city).to_contain_text("Sistem Pemkot (client_id dan client_secret)")
+    expect(city.locator("input#client_id_clientCredentials")).to_be_visible()
+    _shot(page, tmp_path, "authorize-dialog.png")
+
+    # A wrong password: the dialog says why, from the answer's error_description.
+    staff.locator("input#oauth_username").fill("camat.ciledug")
+    staff.locator("input#oauth_password").fill("not-the-password")
+    staff.locator("button.authorize").click()
+    errors = staff.locator(".errors")
+    expect(errors).to_contain_text("invalid_grant", timeout=TIMEOUT_MS)
+    expect(errors).to_contain_text("Invalid username or password", timeout=TIMEOUT_MS)
+    _shot(page, tmp_path, "authorize-wrong-password.png")
+    assert not browsing.outside, f"the page reached outside this server: {browsing.outside}"
+
+
 def test_redoc_renders_the_document_offline(server, browsing):
     from playwright.sync_api import expect
 

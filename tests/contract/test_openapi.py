@@ -15,6 +15,8 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from app.auth.deps import STAFF_SCHEME as STAFF
+from app.auth.deps import SYSTEM_SCHEME as SYSTEM
 from app.core.errors import PROBLEM_JSON, TYPE_BASE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,17 +113,20 @@ def test_public_operations_are_exactly_the_expected_ones(document):
 
 def test_secured_operations_declare_their_scopes(document):
     schemes = document["components"]["securitySchemes"]
-    known_scopes = set(schemes["OAuth2PasswordBearer"]["flows"]["password"]["scopes"])
+    known_scopes = set(schemes[STAFF]["flows"]["password"]["scopes"])
     problems = []
     for method, path, op in operations(document):
         if (method, path) in PUBLIC:
             continue
         where = f"{method.upper()} {path}"
         requirements = op["security"]
-        if any(set(r) != {"OAuth2PasswordBearer"} for r in requirements):
-            problems.append(f"{where}: security must name OAuth2PasswordBearer")
+        # An officer's login or a city system's, with the same scopes.
+        if [list(r) for r in requirements] != [[STAFF], [SYSTEM]]:
+            problems.append(f"{where}: security must name {STAFF}, then {SYSTEM}")
             continue
-        scopes = [s for r in requirements for s in r["OAuth2PasswordBearer"]]
+        if requirements[0][STAFF] != requirements[1][SYSTEM]:
+            problems.append(f"{where}: the two logins need different scopes")
+        scopes = list(requirements[0][STAFF])
         # The scope of these depends on the body (e.g. the order's kind): listed separately.
         scopes += op.get("x-required-scopes", [])
         if not scopes and op["operationId"] not in IDENTITY_ONLY:
@@ -231,11 +236,45 @@ def test_request_bodies_have_valid_examples(document):
     assert not problems, "\n".join(problems)
 
 
-def test_password_and_client_credentials_flows_share_the_token_url(document):
-    flows = document["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
-    assert flows["password"]["tokenUrl"] == "/api/v1/auth/token"
-    assert flows["clientCredentials"]["tokenUrl"] == "/api/v1/auth/token"
-    assert flows["clientCredentials"]["scopes"] == flows["password"]["scopes"]
+def test_one_of_request_bodies_offer_a_named_example_of_each_kind(document):
+    """Swagger UI's example picker lists the media type's named examples: one per variant,
+    each a valid body of its variant."""
+    registry = Registry().with_resource(
+        DOC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    bodies = 0
+    for method, path, op in operations(document):
+        media = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        mapping = media.get("schema", {}).get("discriminator", {}).get("mapping")
+        if not mapping:
+            continue
+        bodies += 1
+        examples = media.get("examples", {})
+        where = f"{method.upper()} {path}"
+        assert set(examples) == set(mapping), f"{where}: named examples {sorted(examples)}"
+        for kind, example in examples.items():
+            assert example["summary"] and example["value"]["kind"] == kind, where
+            name = mapping[kind].rsplit("/", 1)[1]
+            validator = OAS31Validator(
+                {"$ref": f"{DOC_URI}#/components/schemas/{name}"}, registry=registry
+            )
+            errors = [e.message for e in validator.iter_errors(example["value"])]
+            assert not errors, f"{where}: the {kind} example does not fit: {errors}"
+    assert bodies == 2  # orders (walikota, surat_perintah) and drafts (order, report)
+
+
+def test_officers_and_city_systems_log_in_by_name_at_one_token_url(document):
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {STAFF, SYSTEM}
+    staff, system = schemes[STAFF], schemes[SYSTEM]
+    assert set(staff["flows"]) == {"password"} and set(system["flows"]) == {"clientCredentials"}
+    password, credentials = staff["flows"]["password"], system["flows"]["clientCredentials"]
+    assert password["tokenUrl"] == credentials["tokenUrl"] == "/api/v1/auth/token"
+    assert credentials["scopes"] == password["scopes"]
+    # The names people read in the Authorize dialog, and what an officer need not do.
+    assert staff["description"].startswith("**Akun petugas (username dan password)**")
+    assert "tidak perlu dicentang" in staff["description"]
+    assert system["description"].startswith("**Sistem Pemkot")
 
 
 def test_problem_schema_lists_the_problem_types(document):

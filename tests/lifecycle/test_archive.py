@@ -66,6 +66,8 @@ def at_step11(flow: Flow) -> Flow:
 @pytest.fixture
 def archived(at_step11: Flow) -> tuple[Flow, dict[str, Any]]:
     record = at_step11.step11()
+    # The record as GET shows it: the action's answer adds the incident's new state.
+    assert record.pop("incident")["status"] == "closed"
     return at_step11, record
 
 

@@ -7,8 +7,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.lifecycle.flow import WALIKOTA_ORDER, Flow
+
+pytestmark = pytest.mark.slow
 
 
 def fire(url: str, calls: list[tuple[str, dict, dict]]) -> list[httpx.Response]:

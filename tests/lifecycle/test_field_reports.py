@@ -215,6 +215,8 @@ class TestSubmit:
     def test_reports_are_read_by_the_unit_and_hidden_from_others(self, at_step8: Flow) -> None:
         flow = at_step8
         first = submit(flow, "anggota1").json()
+        # The report as GET shows it: the action's answer adds the incident's new state.
+        assert first.pop("incident")["current_step"] == 8
         listed = events_of_list(flow)
         assert [r["id"] for r in listed] == [first["id"]]
         one = f"/api/v1/field-reports/{first['id']}"

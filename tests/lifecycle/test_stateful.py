@@ -16,6 +16,8 @@ from tests.lifecycle.flow import Flow, report_draft
 from tests.lifecycle.sop import ROLE_USER, VERSIONS, active, definition, step_of
 from tests.lifecycle.test_matrix import request_for
 
+pytestmark = pytest.mark.slow
+
 USERS = ("camat", "sekcam", "kasi", "danru", "anggota1", "anggota2", "anggota3")
 
 
