@@ -88,11 +88,12 @@ run: $(RUNTIME) ## Migrate, add demo data to an empty database, serve on HOST:PO
 test: $(STAMP) ## Run the tests (SQLite, or the database in TEST_DATABASE_URL)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
 
-# The edit-test loop: everything but the browser, Schemathesis, the random-action machine,
-# the crash-script, concurrency and server-start tests (marked slow; `make test` runs them).
+# The edit-test loop: everything but the browser, Schemathesis, and the tests marked slow:
+# those that start servers or CLI processes, race writers, or run the random-action machine
+# (`make test` runs them all).
 FAST := not browser and not schemathesis and not slow
 
-test-fast: $(STAMP) ## The tests without the slow ones (browser, Schemathesis, stateful, concurrency, servers)
+test-fast: $(STAMP) ## The tests without the slow ones (browser, Schemathesis, subprocesses, concurrency, stateful)
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest -m '$(FAST)' $(PYTEST_ARGS)
 
 test-pg: ## Run the tests on the local PostgreSQL (PG_TEST_URL)

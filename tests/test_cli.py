@@ -67,6 +67,7 @@ def test_a_command_is_required(capsys):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.slow
 class TestMigrate:
     def test_fresh_database_reaches_head(self, tmp_path):
         url = f"sqlite:///{tmp_path / 'fresh.db'}"

@@ -72,6 +72,7 @@ def served_as_make_runs_it(database_url: str) -> Iterator[str]:
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_make_run_believes_no_forwarded_address(served_as_make_runs_it: str) -> None:
     wrong = {"grant_type": "password", "username": "kasi.benda", "password": "wrong-password!"}
     statuses = []

@@ -77,6 +77,7 @@ def served_as_in_the_image(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=20)
 
 
+@pytest.mark.slow
 def test_no_answer_names_the_server_software(served_as_in_the_image: str) -> None:
     for path in ("/readyz", "/healthz", "/api/v1/units", "/api/v1/nothing-here"):
         response = httpx.get(served_as_in_the_image + path, timeout=10)

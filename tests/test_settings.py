@@ -298,6 +298,7 @@ def _settings_seen_in(cwd: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 class TestTheSuiteIsHermetic:
     """A developer's .env file and TRANTIB_* variables do not reach the tests."""
 
@@ -375,6 +376,7 @@ PROGRAMS = {
 }
 
 
+@pytest.mark.slow
 class TestInvalidSettingsAreOneLine:
     """A settings error names the setting and the rule on one line, and no secret's value."""
 
