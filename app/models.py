@@ -5,6 +5,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import LoginThrottle, RefreshToken, RevokedToken
 from app.clients.models import ServiceClient
 from app.core.counters import Counter
+from app.documents.models import IssuedDocument, Letterhead, SignedCopy
 from app.drafts.models import Draft, DraftVersion
 from app.field_reports.models import Attachment, FieldReport
 from app.idempotency.models import IdempotencyRecord
@@ -38,7 +39,9 @@ __all__ = [
     "IdempotencyRecord",
     "Incident",
     "IncidentAssignment",
+    "IssuedDocument",
     "Instruction",
+    "Letterhead",
     "LoginThrottle",
     "NonWorkingDay",
     "Order",
@@ -46,6 +49,7 @@ __all__ = [
     "RefreshToken",
     "RevokedToken",
     "ServiceClient",
+    "SignedCopy",
     "StepRecord",
     "StepRun",
     "Unit",

@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+from app.documents.schemas import IssuedDocumentFields
 
 
 class PoliceCoordination(RequestBody):
@@ -83,7 +84,7 @@ class DispatchBody(ActionBody):
     }
 
 
-class OrderPublic(BaseModel):
+class OrderPublic(IssuedDocumentFields):
     id: uuid.UUID
     incident_id: uuid.UUID
     unit_id: int
