@@ -92,6 +92,7 @@ def _codepoints(font: bytes) -> frozenset[int]:
 def printable(text: str) -> str:
     """The text with every character the fonts cannot show written as its code point."""
     shown = _font_codepoints()
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     return "".join(
         ch if ch == "\n" or (ord(ch) in shown and ord(ch) >= 0x20) else f"[U+{ord(ch):04X}]"
         for ch in text

@@ -155,6 +155,18 @@ def letterhead(session: Session, unit: Unit) -> dict[str, Any]:
     }
 
 
+def set_letterhead(session: Session, unit: Unit, values: dict[str, Any], *, by: uuid.UUID) -> None:
+    row = session.get(Letterhead, unit.id)
+    if row is None:
+        row = Letterhead(unit_id=unit.id, **values, updated_by=by, updated_at=clock.now())
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_by, row.updated_at = by, clock.now()
+    session.add(row)
+    session.flush()
+
+
 def _kop(session: Session, unit: Unit) -> dict[str, Any]:
     head = letterhead(session, unit)
     contact = ", ".join(
