@@ -708,7 +708,7 @@ def issue_laporan(
         incident_id=incident_id,
         unit=unit,
         subject_id=version.id,
-        number=f"Laporan Pelaksanaan {order.number}" if order else "Laporan Pelaksanaan",
+        number=f"atas Surat Perintah {order.number}" if order else "tanpa Surat Perintah",
         issued_on=issued_on,
         data=data,
         files=files,

@@ -52,3 +52,11 @@ def issued(flow: Flow) -> tuple[Flow, dict[str, Any]]:
     flow.run_to(5)
     order = flow.step5()
     return flow, order
+
+
+@pytest.fixture(autouse=True)
+def _fresh_verification_rate() -> None:
+    """Every test starts with the public page's rate unused (the suite is one address)."""
+    from app.documents import public
+
+    public._buckets.clear()
