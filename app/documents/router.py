@@ -252,7 +252,7 @@ _COPY_BODY = {
     "a Surat Perintah Walikota's scan orders:command. 409 `already-archived` once the "
     "incident is archived.",
     responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
-    openapi_extra=_COPY_BODY,
+    openapi_extra={**_COPY_BODY, "x-required-scopes": ["orders:command", "orders:validate"]},
 )
 async def add_signed_copy(
     order_id: uuid.UUID,

@@ -36,6 +36,22 @@ class LetterheadBody(RequestBody):
     email: str | None = Field(default=None, max_length=120)
     website: str | None = Field(default=None, max_length=120)
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "government": "PEMERINTAH KOTA TANGERANG",
+                    "office": "KECAMATAN CILEDUG",
+                    "address": "Jalan H. Jamat No. 1, Kelurahan Sudimara Timur, "
+                    "Kota Tangerang, Banten 15151",
+                    "phone": "(021) 7321234",
+                    "email": "kec.ciledug@tangerangkota.go.id",
+                    "website": "ciledug.tangerangkota.go.id",
+                }
+            ]
+        }
+    }
+
 
 class LetterheadPublic(LetterheadBody):
     unit: str = Field(description="The kecamatan's code")
