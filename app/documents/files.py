@@ -190,24 +190,20 @@ def bundle(session: Session, record: Any, record_json: dict[str, Any]) -> bytes:
         prefix = DocumentKind(doc.kind).value.replace("_", "-")
         name = service.filename_for(prefix, doc.number)
         entries.append((f"documents/{name}", service.stored_path(doc).read_bytes()))
-    attachments = session.execute(
-        select(Attachment)
-        .where(col(Attachment.incident_id) == record.incident_id)
-        .order_by(col(Attachment.recorded_at), col(Attachment.id))
-    ).scalars()
-    for item in attachments:
-        path = storage.path_for(item.storage_key)
-        if path.exists():
-            entries.append((f"attachments/{item.id}-{item.filename}", path.read_bytes()))
-    copies = session.execute(
-        select(SignedCopy)
-        .where(col(SignedCopy.incident_id) == record.incident_id)
-        .order_by(col(SignedCopy.recorded_at), col(SignedCopy.id))
-    ).scalars()
-    for copy in copies:
-        path = storage.path_for(copy.storage_key)
-        if path.exists():
-            entries.append((f"signed-copies/{copy.id}-{copy.filename}", path.read_bytes()))
+    folders: tuple[tuple[str, Any], ...] = (
+        ("attachments", Attachment),
+        ("signed-copies", SignedCopy),
+    )
+    for folder, model in folders:
+        rows = session.execute(
+            select(model)
+            .where(col(model.incident_id) == record.incident_id)
+            .order_by(col(model.recorded_at), col(model.id))
+        ).scalars()
+        for item in rows:
+            path = storage.path_for(item.storage_key)
+            if path.exists():
+                entries.append((f"{folder}/{item.id}-{item.filename}", path.read_bytes()))
     files = {name: hashlib.sha256(data).hexdigest() for name, data in entries}
     manifest = json.dumps(
         {"archive_record": to_jsonable(record_json), "files": files},

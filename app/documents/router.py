@@ -17,7 +17,6 @@ from app.archive.deps import ArchiveRecordDep
 from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core import clock
-from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.http import problems
@@ -27,7 +26,7 @@ from app.documents.render import Rendered
 from app.drafts.service import approved_report, load_draft
 from app.field_reports import storage
 from app.field_reports.deps import FieldReportDep
-from app.field_reports.upload import named_for_type, receive_file
+from app.field_reports.upload import named_for_type, receive_upload
 from app.incidents.deps import IncidentDep
 from app.orders.models import OrderKind
 from app.orders.service import load_order
@@ -263,12 +262,7 @@ async def add_signed_copy(
 ) -> Any:
     order = await run_in_threadpool(load_order, session, principal, order_id)
     files.check_copy_allowed(principal, order)
-    received = await receive_file(
-        request,
-        max_bytes=get_settings().attachment_max_bytes,
-        temp_dir=storage.incoming_dir(),
-        text_fields=frozenset({"method"}),
-    )
+    received = await receive_upload(request, frozenset({"method"}))
     try:
         copy = await run_in_threadpool(files.add_signed_copy, session, principal, order, received)
     finally:

@@ -383,6 +383,11 @@ def _field_summary(report: FieldReport, author: str) -> dict[str, Any]:
     }
 
 
+def _dated(day: date) -> dict[str, str]:
+    """ "Tangerang, 1 Desember 2026" above the signer of a report."""
+    return {"label_place": "Tangerang,", "place": "", "label_date": "", "date": tanggal(day)}
+
+
 def laporan_data(
     session: Session,
     unit: Unit,
@@ -415,7 +420,7 @@ def laporan_data(
         "document": {"heading": "LAPORAN PELAKSANAAN", "number": order_number or ""},
         "report": {
             "kepada": f"Camat {unit.name}",
-            "dari": f"Kepala Seksi Ketenteraman dan Ketertiban Umum Kecamatan {unit.name}",
+            "dari": kasi_jabatan(unit),
             "perihal": "Laporan Pelaksanaan Penanganan Unjuk Rasa dan Kerusuhan Warga",
             "dasar": dasar,
             "summary": content["summary"],
@@ -440,12 +445,7 @@ def laporan_data(
             "version": version,
         },
         "photos": photos,
-        "issued": {
-            "label_place": "Tangerang,",
-            "place": "",
-            "label_date": "",
-            "date": tanggal(issued_on),
-        },
+        "issued": _dated(issued_on),
         "signer": signed_by,
     }
     return data, files
@@ -465,12 +465,7 @@ def field_report_data(
         "document": {"heading": "LAPORAN PELAKSANAAN LAPANGAN", "number": order_number or ""},
         "field": summary,
         "photos": photos,
-        "issued": {
-            "label_place": "Tangerang,",
-            "place": "",
-            "label_date": "",
-            "date": tanggal(clock.as_utc(report.recorded_at).astimezone(clock.WIB).date()),
-        },
+        "issued": _dated(clock.as_utc(report.recorded_at).astimezone(clock.WIB).date()),
         "signer": {
             "capacity": "",
             "jabatan": "Anggota Trantib Kecamatan " + unit.name,
@@ -510,12 +505,7 @@ def lembar_arsip_data(
                 for entry in record.manifest
             ],
         },
-        "issued": {
-            "label_place": "Tangerang,",
-            "place": "",
-            "label_date": "",
-            "date": tanggal(issued_on),
-        },
+        "issued": _dated(issued_on),
         "signer": signed_by,
     }
 
@@ -675,6 +665,10 @@ def issue_surat_perintah(
     )
 
 
+def kasi_jabatan(unit: Unit) -> str:
+    return f"Kepala Seksi Ketenteraman dan Ketertiban Umum Kecamatan {unit.name}"
+
+
 def issue_laporan(
     session: Session,
     version: Any,
@@ -687,11 +681,7 @@ def issue_laporan(
 ) -> IssuedDocument:
     """The Laporan Pelaksanaan as its review approved it, from the Kasi Trantib who did."""
     issued_on = clock.as_utc(now).astimezone(clock.WIB).date()
-    signed_by = signer(
-        session,
-        approved_by_id,
-        jabatan=f"Kepala Seksi Ketenteraman dan Ketertiban Umum Kecamatan {unit.name}",
-    )
+    signed_by = signer(session, approved_by_id, jabatan=kasi_jabatan(unit))
     data, files = laporan_data(
         session,
         unit,
@@ -720,11 +710,7 @@ def issue_laporan(
 def issue_lembar_arsip(
     session: Session, record: Any, unit: Unit, *, archived_by_id: uuid.UUID, now: datetime
 ) -> IssuedDocument:
-    signed_by = signer(
-        session,
-        archived_by_id,
-        jabatan=f"Kepala Seksi Ketenteraman dan Ketertiban Umum Kecamatan {unit.name}",
-    )
+    signed_by = signer(session, archived_by_id, jabatan=kasi_jabatan(unit))
     data = lembar_arsip_data(session, unit, record, signed_by=signed_by)
     return issue(
         session,
