@@ -8,8 +8,9 @@ never a shared Compiler (which fails when two threads use it).
 
 What a user typed reaches the template only as JSON data in `sys.inputs`, never as template
 source: a title written in typst markup prints as those characters. Characters the shipped
-font cannot show (control characters, emoji) would make a PDF/A render fail, so they print as
-their code point, "[U+0007]", instead. Rendering is deterministic: the fonts ship with the
+font cannot show (emoji, symbols outside it) would make a PDF/A render fail, so they print
+as their code point, "[U+1F600]", instead; a tab prints as a space, and a line end as a line
+break. Rendering is deterministic: the fonts ship with the
 package, system fonts are ignored and the creation time is the document's own.
 """
 

@@ -74,9 +74,18 @@ def _rendered(rendered: Rendered, filename: str) -> Response:
     summary="The Surat Perintah as issued (PDF)",
     description="The PDF rendered when the Camat validated the order, byte for byte: the "
     "same on every download, whatever changed since. A Surat Perintah Walikota is issued "
-    "outside the kecamatan: its document is the latest scan attached as a signed copy "
-    "(404 `no-document` until one is).",
-    responses=_PDF_RESPONSE,
+    "outside the kecamatan: its document is the latest scan attached as a signed copy, a "
+    "PDF, JPEG or PNG (404 `no-document` until one is).",
+    responses={
+        **_PDF_RESPONSE,
+        200: {
+            "description": "The PDF (or a Surat Perintah Walikota's scan); the ETag is its SHA-256",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in (PDF, "image/jpeg", "image/png")
+            },
+        },
+    },
 )
 def order_document(
     order_id: uuid.UUID,
