@@ -608,9 +608,11 @@ def document_fields(document: IssuedDocument | None) -> dict[str, Any]:
     """What an issued document adds to its resource's JSON."""
     if document is None:
         return {"document_sha256": None, "verification_url": None}
+    # The address the QR printed, whatever the base URL is now.
+    printed = document.data.get("document", {}).get("verification_url")
     return {
         "document_sha256": document.sha256,
-        "verification_url": verification_url(document.verification_code),
+        "verification_url": printed or verification_url(document.verification_code),
     }
 
 

@@ -4,8 +4,8 @@ render process that died is replaced."""
 from __future__ import annotations
 
 import os
-import uuid
 import signal
+import uuid
 from typing import Any
 
 from sqlalchemy.engine import Engine

@@ -30,6 +30,8 @@ NOT_UNIT_OWNED = {
     "delivery_id": "webhooks:admin only",
     "client_id": "clients:admin only",
     "version": "the SOP definitions are the same for every kecamatan",
+    "number": "a draft version's number, read under its draft (draft_id decides)",
+    "code": "an issued document's public verification code: whoever holds the paper may ask",
 }
 OTHER = "cipondoh"
 ATTACKERS = {
