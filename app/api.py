@@ -7,6 +7,7 @@ from app.auth.router import router as auth_router
 from app.briefings.router import router as briefings_router
 from app.clients.router import router as clients_router
 from app.delegations.router import router as delegations_router
+from app.documents.router import router as documents_router
 from app.drafts.router import router as drafts_router
 from app.field_reports.router import router as field_reports_router
 from app.incidents.router import router as incidents_router
@@ -35,6 +36,7 @@ API_ROUTERS: list[APIRouter] = [
     briefings_router,
     field_reports_router,
     archive_router,
+    documents_router,
     timing_router,
     webhooks_router,
     clients_router,

@@ -23,6 +23,7 @@ from app.core.http import refuse_control_characters
 from app.core.limits import BodyLimitMiddleware, ConcurrencyLimitMiddleware, RateLimitMiddleware
 from app.core.security import KeyConfigError, check_key_config
 from app.docs import install_docs
+from app.documents.public import router as verification_router
 from app.health.router import router as health_router
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.sop.definition import DefinitionError, build_registry
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "Location", "Retry-After"],
         )
     app.include_router(health_router)
+    app.include_router(verification_router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
     return app

@@ -6,6 +6,7 @@ from app.auth.models import LoginThrottle, RefreshToken, RevokedToken
 from app.clients.models import ServiceClient
 from app.core.counters import Counter
 from app.delegations.models import Delegation, DelegationEvent
+from app.documents.models import IssuedDocument, Letterhead, SignedCopy
 from app.drafts.models import Draft, DraftVersion
 from app.field_reports.models import Attachment, FieldReport
 from app.idempotency.models import IdempotencyRecord
@@ -41,7 +42,9 @@ __all__ = [
     "IdempotencyRecord",
     "Incident",
     "IncidentAssignment",
+    "IssuedDocument",
     "Instruction",
+    "Letterhead",
     "LoginThrottle",
     "NonWorkingDay",
     "Order",
@@ -49,6 +52,7 @@ __all__ = [
     "RefreshToken",
     "RevokedToken",
     "ServiceClient",
+    "SignedCopy",
     "StepRecord",
     "StepRun",
     "Unit",

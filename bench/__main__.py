@@ -11,6 +11,9 @@ Phases, each against uvicorn with 2 workers on a PostgreSQL database of its own:
   bare endpoint's requests per second at 32 clients.
 - scale: the read endpoints with 10 thousand and with 1 million step runs loaded in bulk
   (bench/scale.py); the recent weeks they read are the same rows in both.
+- documents: each template rendered through the render process (bench/documents.py);
+  p50/p99 per document and the render process's peak resident set. The step-5 and step-10
+  actions above include their render.
 - memory: peak resident set (VmHWM) of each API worker.
 
 Not a test: run it on a quiet machine and commit the results it writes.
@@ -35,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench import scale, servers
+from bench import documents, scale, servers
 from bench.app import PROBE_TABLE
 from bench.client import Connection, Response, percentile
 from bench.lifecycle import SLUGS, STEP_LABELS, Lifecycle, Recorder, login_all, unit_usernames
@@ -458,6 +461,9 @@ def table(results: dict[str, Any]) -> str:
             "  load: "
             + ", ".join(f"{z['step_runs']:,} runs in {z['load_seconds']} s" for z in sizes)
         )
+    if "documents" in results:
+        lines.append("")
+        lines.extend(documents.table(results["documents"]))
     if "memory" in results:
         mem = results["memory"]
         lines.append("")
@@ -473,7 +479,8 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=servers.DEFAULT_PG_URL)
-    parser.add_argument("--phases", default="overhead,throughput,scale")
+    parser.add_argument("--phases", default="overhead,throughput,scale,documents")
+    parser.add_argument("--renders", type=int, default=20, help="renders per document")
     parser.add_argument("--sequential", type=int, default=40, help="lifecycles for overhead")
     parser.add_argument("--levels", default="8,32,128")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per level")
@@ -515,6 +522,10 @@ def main(argv: list[str] | None = None) -> int:
             results["scale"] = asyncio.run(scale_phase(stack, sizes, args.samples))
         finally:
             stack.close()
+
+    if "documents" in phases:
+        print("documents ...", flush=True)
+        results["documents"] = documents.documents_phase(args.renders)
 
     def top(key: str) -> float:
         return round(max((k for m in memory for k in m.get(key, [])), default=0) / 1024, 1)

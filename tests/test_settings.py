@@ -33,6 +33,7 @@ def _production(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "jwt_signing_key": GOOD_KEY,
         "seed_demo": False,
+        "public_base_url": "https://trantib.tangerangkota.go.id",
     }
     values.update(overrides)
     return _settings(**values)
@@ -158,7 +159,11 @@ class TestDevelopmentSigningKey:
         assert _settings().jwt_signing_key != first
 
     def test_production_makes_none(self, checkout: Path) -> None:
-        settings = _settings(environment="production", seed_demo=False)
+        settings = _settings(
+            environment="production",
+            seed_demo=False,
+            public_base_url="https://trantib.tangerangkota.go.id",
+        )
         assert settings.jwt_signing_key is None
         assert not (checkout / "var").exists()
         assert startup_problems(settings) == [
@@ -191,8 +196,15 @@ class TestStartupChecks:
             ({"jwt_signing_key": PUBLISHED_KEY}, "TRANTIB_JWT_SIGNING_KEY is a published"),
             ({"seed_demo": True}, "TRANTIB_SEED_DEMO must be false in production"),
             ({"jwt_signing_key": "x" * 31}, "TRANTIB_JWT_SIGNING_KEY must be at least 32 bytes"),
+            ({"public_base_url": None}, "TRANTIB_PUBLIC_BASE_URL is not set"),
         ],
-        ids=["no-signing-key", "published-signing-key", "seed-demo", "short-hmac-key"],
+        ids=[
+            "no-signing-key",
+            "published-signing-key",
+            "seed-demo",
+            "short-hmac-key",
+            "no-public-base-url",
+        ],
     )
     def test_production_refuses_unsafe_settings(
         self, database_url: str, db: Engine, overrides: dict[str, object], reason: str

@@ -14,6 +14,8 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, Limit, Offset, page_limit, parse_if_match
 from app.core.schemas import AwareDatetime
+from app.documents import service as documents
+from app.documents.models import DocumentKind
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
 
@@ -43,7 +45,9 @@ def create_archive_record(
 ) -> Any:
     record = service.create(session, principal, incident_id, body, parse_if_match(if_match))
     response.headers["Location"] = f"/api/v1/archive-records/{record.id}"
-    return answer(session, principal, record)
+    return answer(
+        session, principal, documents.with_document(session, DocumentKind.lembar_arsip, record)
+    )
 
 
 @router.get(
@@ -93,8 +97,8 @@ def list_archive_records(
     summary="An archive record with its manifest",
     responses=READ,
 )
-def get_archive_record(record: ArchiveRecordDep) -> Any:
-    return record
+def get_archive_record(record: ArchiveRecordDep, session: SessionDep) -> Any:
+    return documents.with_document(session, DocumentKind.lembar_arsip, record)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from app.core.schemas import ActionBody
+from app.documents.schemas import IssuedDocumentFields
 
 DEFAULT_CLASSIFICATION = "300.1.2.1"  # Tata Operasional Polisi Pamong Praja (Permendagri 83/2022)
 
@@ -51,15 +52,19 @@ class ArchiveCreate(ActionBody):
 class ManifestEntry(BaseModel):
     type: str = Field(
         description="surat_perintah_walikota, instruction, draft_version, verification, "
-        "surat_perintah, briefing, field_report, attachment or laporan_pelaksanaan"
+        "surat_perintah, issued_document (an issued PDF), signed_copy, briefing, field_report, "
+        "attachment or laporan_pelaksanaan"
     )
     id: uuid.UUID
     version: int | None = Field(default=None, description="Draft version number, if any")
     sha256: str = Field(
-        description="Of the stored row (canonical JSON), or of the file's bytes for attachments"
+        description="Of the stored row (canonical JSON), or of the file's bytes for "
+        "attachments, issued PDFs and signed copies"
     )
     record_sha256: str | None = Field(
-        default=None, description="Attachments: of the attachment's row (name, caption, type)"
+        default=None,
+        description="Files: of the file's row (attachment: name, caption, type; issued PDF: "
+        "number, template, verification code)",
     )
     title: str
 
@@ -89,7 +94,7 @@ class ArchiveRecordSummary(BaseModel):
     recorded_at: datetime
 
 
-class ArchiveRecordPublic(ArchiveRecordSummary):
+class ArchiveRecordPublic(IssuedDocumentFields, ArchiveRecordSummary):
     description: str
     note: str | None
     manifest: list[ManifestEntry]
@@ -109,7 +114,8 @@ class Mismatch(BaseModel):
     id: uuid.UUID
     part: str = Field(
         default="content",
-        description="content (the row or file), record (an attachment's row), or manifest",
+        description="content (the row or file), record (a file's row), manifest, or "
+        "document (the record's own lembar arsip PDF)",
     )
     expected: str | None = Field(description="As archived; null for a document added since")
     actual: str | None = Field(description="As stored now; null when it is gone")

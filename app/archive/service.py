@@ -2,8 +2,11 @@
 
 Each manifest entry carries the SHA-256 of a document as stored: the canonical JSON of its
 row (orders, instruction, draft versions, verifications, briefing, field reports) or the bytes
-of its file (attachments). The manifest itself is hashed too. `verify` recomputes all of it
-from the rows and files as they are now, so any later change to an archived document shows.
+of its file (attachments, the issued PDFs, the signed copies), with the hash of the file's row
+beside it. The manifest itself is hashed too, and the lembar arsip (the record's own PDF,
+issued after its manifest) is checked against the hash it was issued with. `verify`
+recomputes all of it from the rows and files as they are now, so any later change to an
+archived document shows.
 
 Verifying reads every document of the incident and every stored file: each file is hashed
 once per call however many attachments share it, and an answer is reused for
@@ -31,6 +34,8 @@ from app.auth.deps import Principal
 from app.core import clock
 from app.core.counters import next_value
 from app.core.errors import Conflict, NotFound
+from app.documents import service as issued_documents
+from app.documents.models import DocumentKind, IssuedDocument, SignedCopy
 from app.drafts.models import Draft, DraftKind, DraftStatus, DraftVersion
 from app.field_reports import storage
 from app.field_reports.models import Attachment, FieldReport
@@ -97,6 +102,17 @@ def documents(session: Session, incident_id: uuid.UUID) -> Iterator[Document]:
         col(Order.incident_id) == incident_id,
         order=(col(Order.recorded_at), col(Order.id)),
     )
+    issued = {
+        (doc.kind, doc.subject_id): doc
+        for doc in issued_documents.issued_of_incident(session, incident_id)
+    }
+    copies = _rows(
+        session,
+        SignedCopy,
+        col(SignedCopy.incident_id) == incident_id,
+        order=(col(SignedCopy.recorded_at), col(SignedCopy.id)),
+    )
+    file_sha256: dict[str, str | None] = {}
     for order in (o for o in orders if o.kind == OrderKind.walikota):
         yield Document(
             ORDER_TYPES[OrderKind.walikota],
@@ -104,6 +120,7 @@ def documents(session: Session, incident_id: uuid.UUID) -> Iterator[Document]:
             f"{ORDER_TITLES[OrderKind.walikota]} {order.number}",
             row_sha256(order),
         )
+        yield from _signed_copies(copies, order, file_sha256)
     for instruction in _rows(
         session,
         Instruction,
@@ -163,6 +180,10 @@ def documents(session: Session, incident_id: uuid.UUID) -> Iterator[Document]:
                     f"{ORDER_TITLES[OrderKind.surat_perintah]} {order.number}",
                     row_sha256(order),
                 )
+                pdf = issued.get((DocumentKind.surat_perintah, order.id))
+                if pdf is not None:
+                    yield _issued_document(pdf, file_sha256)
+                yield from _signed_copies(copies, order, file_sha256)
             for briefing in _rows(
                 session,
                 Briefing,
@@ -175,7 +196,7 @@ def documents(session: Session, incident_id: uuid.UUID) -> Iterator[Document]:
                     "Persiapan dan pengarahan anggota",
                     row_sha256(briefing),
                 )
-            yield from _field_documents(session, incident_id)
+            yield from _field_documents(session, incident_id, file_sha256)
     report = next(
         (
             d
@@ -195,9 +216,49 @@ def documents(session: Session, incident_id: uuid.UUID) -> Iterator[Document]:
             row_sha256(approved),
             version=approved.number,
         )
+        pdf = issued.get((DocumentKind.laporan_pelaksanaan, approved.id))
+        if pdf is not None:
+            yield _issued_document(pdf, file_sha256, version=approved.number)
 
 
-def _field_documents(session: Session, incident_id: uuid.UUID) -> Iterator[Document]:
+def _file_sha256(key: str, known: dict[str, str | None]) -> str | None:
+    # Content-addressed: the same file named many times is read once.
+    if key not in known:
+        known[key] = storage.stored_sha256(key)
+    return known[key]
+
+
+def _issued_document(
+    pdf: IssuedDocument, file_sha256: dict[str, str | None], version: int | None = None
+) -> Document:
+    return Document(
+        "issued_document",
+        pdf.id,
+        f"{issued_documents.TITLES[DocumentKind(pdf.kind)]} {pdf.number} (PDF)",
+        _file_sha256(pdf.storage_key, file_sha256),
+        version=version,
+        record_sha256=row_sha256(pdf),
+    )
+
+
+def _signed_copies(
+    copies: list[SignedCopy], order: Order, file_sha256: dict[str, str | None]
+) -> Iterator[Document]:
+    for copy in (c for c in copies if c.order_id == order.id):
+        method = "TTE BSrE" if copy.method == "tte_bsre" else "tanda tangan basah"
+        yield Document(
+            "signed_copy",
+            copy.id,
+            f"Salinan bertanda tangan ({method}) {ORDER_TITLES[OrderKind(order.kind)]} "
+            f"{order.number}",
+            _file_sha256(copy.storage_key, file_sha256),
+            record_sha256=row_sha256(copy),
+        )
+
+
+def _field_documents(
+    session: Session, incident_id: uuid.UUID, file_sha256: dict[str, str | None]
+) -> Iterator[Document]:
     reports = session.execute(
         select(FieldReport, col(User.full_name))
         .join(User, col(User.id) == col(FieldReport.author_id))
@@ -211,22 +272,17 @@ def _field_documents(session: Session, incident_id: uuid.UUID) -> Iterator[Docum
             f"Laporan Pelaksanaan Lapangan ({author})",
             row_sha256(report),
         )
-    # Content-addressed: the same photo attached many times is one file, read once.
-    file_sha256: dict[str, str | None] = {}
     for attachment in _rows(
         session,
         Attachment,
         col(Attachment.incident_id) == incident_id,
         order=(col(Attachment.recorded_at), col(Attachment.id)),
     ):
-        key = attachment.storage_key
-        if key not in file_sha256:
-            file_sha256[key] = storage.stored_sha256(key)
         yield Document(
             "attachment",
             attachment.id,
             f"Lampiran {attachment.filename}",
-            file_sha256[key],
+            _file_sha256(attachment.storage_key, file_sha256),
             record_sha256=row_sha256(attachment),
         )
 
@@ -242,22 +298,27 @@ def _entry(doc: Document) -> dict[str, Any]:
     return entry
 
 
+_FILE_TABLES: dict[str, Any] = {
+    "attachment": Attachment,
+    "issued_document": IssuedDocument,
+    "signed_copy": SignedCopy,
+}
+
+
 def _check_files(session: Session, docs: list[Document]) -> None:
-    """An attachment's bytes, re-read from disk, must still be the bytes that were uploaded."""
-    files = [doc for doc in docs if doc.type == "attachment"]
-    if not files:
-        return
-    rows = session.execute(
-        select(col(Attachment.id), col(Attachment.sha256)).where(
-            col(Attachment.id).in_([doc.id for doc in files])
-        )
-    )
-    uploaded: dict[uuid.UUID, str] = dict(rows.all())
-    for doc in files:
+    """A file's bytes, re-read from disk, must still be the bytes that were uploaded or
+    issued."""
+    uploaded: dict[uuid.UUID, str] = {}
+    for kind, model in _FILE_TABLES.items():
+        ids = [doc.id for doc in docs if doc.type == kind]
+        if ids:
+            rows = session.execute(select(model.id, model.sha256).where(model.id.in_(ids)))
+            uploaded.update(dict(rows.all()))
+    for doc in (d for d in docs if d.type in _FILE_TABLES):
         recorded = uploaded[doc.id]
         if doc.sha256 != recorded:
             raise StoredFileMismatch(
-                f"The file of attachment {doc.id} does not match its recorded SHA-256",
+                f"The file of {doc.type} {doc.id} does not match its recorded SHA-256",
                 attachment_id=str(doc.id),
                 expected=recorded,
                 actual=doc.sha256,
@@ -323,12 +384,21 @@ def create(
         )
         ctx.session.add(record)
         ctx.session.flush()
+        sheet = issued_documents.issue_lembar_arsip(
+            ctx.session,
+            record,
+            unit,
+            archived_by_id=ctx.principal.id,
+            now=ctx.now,
+            acting=ctx.acting_as,
+        )
         summary = {
             "archive_record_id": record.id,
             "archive_number": record.archive_number,
             "classification_code": record.classification_code,
             "manifest_sha256": record.manifest_sha256,
             "documents": len(manifest),
+            "pdf_sha256": sheet.sha256,
         }
         return Outcome(
             result=record,
@@ -448,6 +518,17 @@ def _verify(session: Session, record: ArchiveRecord) -> dict[str, Any]:
                 "part": "manifest",
                 "expected": record.manifest_sha256,
                 "actual": sha256_of(record.manifest),
+            }
+        )
+    sheet = issued_documents.issued_for(session, DocumentKind.lembar_arsip, record.id)
+    if sheet is not None and issued_documents.stored_sha256(sheet) != sheet.sha256:
+        mismatches.append(
+            {
+                "type": "lembar_arsip",
+                "id": sheet.id,
+                "part": "document",
+                "expected": sheet.sha256,
+                "actual": issued_documents.stored_sha256(sheet),
             }
         )
     current = {doc.key: doc for doc in documents(session, record.incident_id)}

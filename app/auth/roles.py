@@ -75,6 +75,7 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
         {
             S.users_admin,
             S.units_read,
+            S.units_admin,
             S.calendar_admin,
             S.sla_read,
             S.webhooks_admin,

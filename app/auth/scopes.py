@@ -27,6 +27,7 @@ class Scope(StrEnum):
     sla_read = "sla:read"
     tasks_read = "tasks:read"
     units_read = "units:read"
+    units_admin = "units:admin"
     users_admin = "users:admin"
     calendar_admin = "calendar:admin"
     webhooks_admin = "webhooks:admin"
@@ -59,6 +60,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.sla_read: "Read step timing and SLA reports",
     Scope.tasks_read: "Read one's own task inbox",
     Scope.units_read: "Read the kecamatan list, and the staff of one's own kecamatan",
+    Scope.units_admin: "Maintain each kecamatan's kop surat",
     Scope.users_admin: "Administer users",
     Scope.calendar_admin: "Maintain the non-working-day calendar",
     Scope.webhooks_admin: "Manage webhook subscriptions and replay deliveries",

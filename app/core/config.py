@@ -29,6 +29,17 @@ class Environment(StrEnum):
     production = "production"
 
 
+class Paper(StrEnum):
+    """Paper of the printed documents: A4, or F4 (folio, 215 x 330 mm) of older local rules."""
+
+    a4 = "a4"
+    f4 = "f4"
+
+    @property
+    def size_mm(self) -> tuple[int, int]:
+        return (210, 297) if self is Paper.a4 else (215, 330)
+
+
 class Settings(BaseSettings):
     # An empty variable is an unset one: compose passes every setting, `${TRANTIB_X:-}`
     # where the service's own default should hold.
@@ -92,6 +103,16 @@ class Settings(BaseSettings):
     # Surat Perintah numbering: {classification}/{sequence:04d}/{unit_code}/{year}
     order_number_format: str = "{classification}/{sequence:04d}/{unit_code}/{year}"
     order_classification: str = "300.1.2.1"
+
+    # The issued documents. Their QR leads to {public_base_url}/v/{code}, the address the
+    # public reaches the service at (production refuses to start without it; development
+    # uses the local server's).
+    public_base_url: str | None = Field(
+        default=None, max_length=200, pattern=r"^https?://[^\s/]+[^\s]*$"
+    )
+    document_paper: Paper = Paper.a4
+    # Requests a minute to the public verification page (/v/{code}), per client address.
+    verify_rate_per_minute: int = Field(default=30, ge=1, le=100_000)
 
     attachments_dir: Path = Path("./var/attachments")
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -163,6 +184,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def verification_base(self) -> str:
+        """Where the public verification pages are: the public base URL, in development the
+        local server's address when it is unset."""
+        return (self.public_base_url or "http://127.0.0.1:8000").rstrip("/")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -176,6 +203,10 @@ class Settings(BaseSettings):
         problems: list[str] = []
         if self.seed_demo:
             problems.append("TRANTIB_SEED_DEMO must be false in production")
+        if not self.public_base_url:
+            problems.append(
+                "TRANTIB_PUBLIC_BASE_URL is not set; the QR of every issued document leads there"
+            )
         return problems
 
 

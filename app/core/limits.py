@@ -266,7 +266,9 @@ REPLAY_CHUNK = 64 * 1024
 
 
 def is_upload(headers: Headers) -> bool:
-    return headers.get("content-type", "").lower().startswith("multipart/form-data")
+    """A file in the body: a multipart form, or a PDF sent to be checked (/v/{code})."""
+    content_type = headers.get("content-type", "").lower()
+    return content_type.startswith(("multipart/form-data", "application/pdf"))
 
 
 class ReceivedBody:

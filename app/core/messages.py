@@ -124,6 +124,11 @@ _ID: dict[str, Message] = {
     ),
     # 404 to 408
     "not-found": Message("Tidak ditemukan", "Data ini tidak ada, atau bukan milik kecamatan Anda."),
+    "no-document": Message(
+        "Dokumen tidak ada",
+        "Belum ada dokumen ini: dokumen terbit saat langkahnya selesai, dan Surat Perintah "
+        "Walikota hanya ada bila pindaiannya sudah diunggah.",
+    ),
     "method-not-allowed": Message(
         "Metode tidak diizinkan", "Alamat ini tidak menerima metode HTTP tersebut."
     ),
@@ -197,6 +202,10 @@ _ID: dict[str, Message] = {
         "Pada masa itu jabatan ini sudah dipegang Plh/Plt lain; akhiri atau ubah yang lain "
         "terlebih dahulu.",
         specific="Pada masa itu jabatan ini sudah dipegang oleh pelimpahan {other}.",
+    ),
+    "already-archived": Message(
+        "Insiden sudah diarsipkan",
+        "Berkas insiden yang sudah diarsipkan tidak menerima dokumen lagi.",
     ),
     "delegation-ended": Message(
         "Pelimpahan sudah berakhir", "Pelimpahan ini sudah berakhir atau sudah dicabut."

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
-from app.core.errors import NotFound
 from app.core.http import ACTION, READ, IfMatch, check_if_match, parse_if_match, set_etag
+from app.documents import service as documents
+from app.documents.models import DocumentKind
 from app.drafts import schemas, service
-from app.drafts.models import Draft, DraftKind, DraftStatus
+from app.drafts.models import Draft, DraftStatus
 from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
@@ -153,7 +154,7 @@ def draft_versions(
 
 @router.get(
     "/incidents/{incident_id}/report",
-    response_model=schemas.DraftVersionPublic,
+    response_model=schemas.ReportPublic,
     operation_id="incidents_report",
     summary="The Laporan Pelaksanaan: the report draft as its review approved it",
     tags=["incidents"],
@@ -164,12 +165,5 @@ def incident_report(
     session: SessionDep,
     _principal: Annotated[Principal, require(Scope.drafts_read)],
 ) -> Any:
-    draft = session.execute(
-        select(Draft).where(
-            Draft.incident_id == incident.id,  # type: ignore[arg-type]
-            Draft.kind == DraftKind.report,  # type: ignore[arg-type]
-        )
-    ).scalar_one_or_none()
-    if draft is None or draft.status != DraftStatus.approved:
-        raise NotFound("The incident has no approved Laporan Pelaksanaan yet")
-    return service.current_version(session, draft)
+    version = service.approved_report(session, incident.id)
+    return documents.with_document(session, DocumentKind.laporan_pelaksanaan, version)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, Field, model_validator
 
 from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody
+from app.documents.schemas import IssuedDocumentFields
 
 
 class SigningCapacity(StrEnum):
@@ -214,6 +215,10 @@ class DraftVersionPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
+
+
+class ReportPublic(IssuedDocumentFields, DraftVersionPublic):
+    """The Laporan Pelaksanaan: the approved version of the report draft, and its PDF."""
 
 
 class DraftPublic(BaseModel):

@@ -70,6 +70,19 @@ def current_version(session: Session, draft: Draft) -> DraftVersion:
     ).scalar_one()
 
 
+def approved_report(session: Session, incident_id: uuid.UUID) -> DraftVersion:
+    """The Laporan Pelaksanaan: the report draft's version its review approved; else 404."""
+    draft = session.execute(
+        select(Draft).where(
+            Draft.incident_id == incident_id,  # type: ignore[arg-type]
+            Draft.kind == DraftKind.report,  # type: ignore[arg-type]
+        )
+    ).scalar_one_or_none()
+    if draft is None or draft.status != DraftStatus.approved:
+        raise NotFound("The incident has no approved Laporan Pelaksanaan yet")
+    return current_version(session, draft)
+
+
 def versions(session: Session, draft: Draft) -> list[DraftVersion]:
     return list(
         session.execute(

@@ -11,12 +11,11 @@ from fastapi.responses import FileResponse
 
 from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
-from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match, problems
-from app.field_reports import schemas, service, storage
+from app.field_reports import schemas, service
 from app.field_reports.deps import AttachmentDep, FieldReportDep
-from app.field_reports.upload import MAGIC, named_for_type, receive_file
+from app.field_reports.upload import MAGIC, named_for_type, receive_upload
 from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
@@ -142,12 +141,7 @@ async def upload_attachment(
     await run_in_threadpool(service.check_attachable, session, principal, report_id)
     # The body has fully arrived before the request was admitted (ConcurrencyLimitMiddleware),
     # so reading it here is quick: the request's one transaction stays open across it.
-    received = await receive_file(
-        request,
-        max_bytes=get_settings().attachment_max_bytes,
-        temp_dir=storage.incoming_dir(),
-        text_fields=frozenset({"caption"}),
-    )
+    received = await receive_upload(request, frozenset({"caption"}))
     try:
         attachment = await run_in_threadpool(
             service.add_attachment, session, principal, report_id, received

@@ -25,7 +25,9 @@ from python_multipart import MultipartParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
+from app.core.config import get_settings
 from app.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from app.field_reports import storage
 
 # The accepted types, by their signature; the declared type and the name are not trusted.
 MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -278,4 +280,15 @@ async def receive_file(
         size=receiver.size,
         sha256=receiver.digest.hexdigest(),
         fields=receiver.fields,
+    )
+
+
+async def receive_upload(request: Request, text_fields: frozenset[str]) -> ReceivedFile:
+    """The request's file under the attachment size limit, streamed to the store's incoming
+    folder; the caller stores it or discards it."""
+    return await receive_file(
+        request,
+        max_bytes=get_settings().attachment_max_bytes,
+        temp_dir=storage.incoming_dir(),
+        text_fields=text_fields,
     )

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response, status
+from sqlmodel import Session
 
 from app.auth.deps import Principal, require
 from app.auth.roles import role_name, staff_roles_with
@@ -13,12 +14,19 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import InsufficientScope
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
+from app.documents import service as documents
+from app.documents.models import DocumentKind
 from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
 from app.orders import schemas, service
 
 router = APIRouter(tags=["orders"])
+
+
+def _public(session: Session, order: Any) -> dict[str, Any]:
+    return documents.with_document(session, DocumentKind.surat_perintah, order)
+
 
 _KIND_SCOPE = {"walikota": Scope.orders_command, "surat_perintah": Scope.orders_validate}
 
@@ -59,7 +67,7 @@ def create_order(
     else:
         order = service.validate(session, principal, incident_id, body, seen)
     response.headers["Location"] = f"/api/v1/orders/{order.id}"
-    return answer(session, principal, order)
+    return answer(session, principal, _public(session, order))
 
 
 @router.get(
@@ -74,7 +82,7 @@ def list_orders(
     session: SessionDep,
     _principal: Annotated[Principal, require(Scope.orders_read)],
 ) -> Any:
-    return service.for_incident(session, incident.id)
+    return [_public(session, order) for order in service.for_incident(session, incident.id)]
 
 
 @router.get(
@@ -89,7 +97,7 @@ def get_order(
     session: SessionDep,
     principal: Annotated[Principal, require(Scope.orders_read)],
 ) -> Any:
-    return service.load_order(session, principal, order_id)
+    return _public(session, service.load_order(session, principal, order_id))
 
 
 @router.post(
@@ -108,4 +116,4 @@ def dispatch(
 ) -> Any:
     order = service.load_order(session, principal, order_id)
     order = service.dispatch(session, principal, order, body, parse_if_match(if_match))
-    return answer(session, principal, order)
+    return answer(session, principal, _public(session, order))

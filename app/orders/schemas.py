@@ -6,10 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody
 from app.delegations.schemas import ActingAs
+from app.documents.schemas import IssuedDocumentFields
 
 
 class PoliceCoordination(RequestBody):
@@ -92,7 +93,7 @@ class DispatchBody(ActionBody):
     }
 
 
-class OrderPublic(BaseModel):
+class OrderPublic(IssuedDocumentFields):
     id: uuid.UUID
     incident_id: uuid.UUID
     unit_id: int

@@ -17,6 +17,7 @@ from app.core.config import get_settings
 from app.core.counters import next_value
 from app.core.errors import Conflict, NotFound, violated_constraint
 from app.core.records import recorded_for_incident
+from app.documents import service as documents
 from app.drafts.models import Draft, DraftKind, DraftStatus
 from app.drafts.service import current_version, move_draft
 from app.orders import schemas
@@ -184,12 +185,22 @@ def validate(
             recorded_at=ctx.now,
         )
         ctx.session.add(order)
+        ctx.session.flush()
+        # Rendered once, here: the letter is fixed with the number, inside this transaction.
+        issued = documents.issue_surat_perintah(
+            ctx.session,
+            order,
+            unit,
+            signed_by_id=ctx.principal.id,
+            now=ctx.now,
+            acting=ctx.acting_as,
+        )
         move_draft(ctx.session, draft, ctx.now, status=DraftStatus.validated)
         return Outcome(
             result=order,
             incident={"order_id": order.id},
             audit={**_order_event(order), "draft_version": version.number},
-            document={"sha256": order.content_sha256},
+            document={"sha256": order.content_sha256, "pdf_sha256": issued.sha256},
             events=[
                 ("order.validated", {**_order_event(order), "issued_on": issued_on.isoformat()})
             ],

@@ -39,8 +39,9 @@ UserDep = Annotated[User, Depends(get_user_or_404)]
     "/me",
     operation_id="users_me",
     summary="Who am I: the caller's profile, unit and token scopes",
+    description="A service client is no user: its token is answered 404.",
     response_model=Me,
-    responses=problems(401),
+    responses=problems(401, 404),
 )
 def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
     user = service.get_user(session, principal.id)

@@ -8,10 +8,13 @@ from sqlmodel import Session
 
 from app.auth.deps import Principal
 from app.core.errors import Conflict, Forbidden, OwnDraft
-from app.drafts.models import Draft, DraftStatus
+from app.documents import service as documents
+from app.drafts.models import Draft, DraftKind, DraftStatus
 from app.drafts.service import check_draft_of_step, current_version, move_draft
+from app.orders.models import Order
 from app.sop import engine
 from app.sop.engine import Action, Context, Outcome
+from app.units.models import Unit
 from app.verifications import schemas
 from app.verifications.models import Verification
 
@@ -86,6 +89,22 @@ def verify(
             move_draft(ctx.session, draft, ctx.now, stage=next_stage)
             return Outcome(result=verification, complete=False, stage=next_stage, audit=audit)
         move_draft(ctx.session, draft, ctx.now, status=DraftStatus.approved, stage=None)
+        if draft.kind == DraftKind.report:
+            # The approved report is the Laporan Pelaksanaan: issued now, never re-rendered.
+            unit = ctx.session.get(Unit, ctx.incident.unit_id)
+            assert unit is not None
+            order_id = ctx.incident.order_id
+            issued = documents.issue_laporan(
+                ctx.session,
+                version,
+                incident_id=ctx.incident.id,
+                unit=unit,
+                order=ctx.session.get(Order, order_id) if order_id else None,
+                approved_by_id=ctx.principal.id,
+                now=ctx.now,
+                acting=ctx.acting_as,
+            )
+            audit["pdf_sha256"] = issued.sha256
         return Outcome(result=verification, audit=audit)
 
     return engine.perform(

@@ -27,6 +27,9 @@ PUBLIC = {
     ("get", "/readyz"),
     ("post", "/api/v1/auth/token"),
     ("post", "/api/v1/auth/refresh"),
+    # The page an issued document's QR leads to: anyone holding the paper may ask.
+    ("get", "/v/{code}"),
+    ("post", "/v/{code}"),
 }
 # Any valid token will do: they act on, or show, the caller's own account or the SOP.
 IDENTITY_ONLY = {"auth_logout", "users_me", "sop_get", "sop_versions_list", "sop_versions_get"}

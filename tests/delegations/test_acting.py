@@ -12,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.delegations.test_delegations_api import problem
+from tests.documents.conftest import pdf_of
+from tests.documents.pdf import text
 from tests.lifecycle.flow import WALIKOTA_ORDER, Flow
 from tests.lifecycle.sop import VERSIONS, active, definition
 
@@ -352,3 +354,20 @@ def test_a_deputy_takes_what_the_definition_gives_the_post(
     gained = set(after.json()["allowed_actions"]) - set(before.json()["allowed_actions"])
     assert gained == expected - set(before.json()["allowed_actions"])
     assert expected <= set(after.json()["allowed_actions"])
+
+
+def test_a_surat_perintah_validated_by_a_plh_camat_is_signed_in_that_capacity(
+    flow: Flow, delegate: Callable[..., Any], danru2: str, client: TestClient, auth: Auth
+) -> None:
+    """The signer block reads "Plh. CAMAT <NAME>" with the deputy's own name and NIP, never
+    the absent Camat's (DOMAIN §8: the deputy signs with the capacity before the post)."""
+    assert delegate(danru2, by="camat.ciledug").status_code == 201
+    flow.stand_in = {"camat": "danru2"}
+    flow.run_to(6)
+    response = client.get(f"/api/v1/orders/{flow.order_id}/document", headers=auth("kasi.ciledug"))
+    printed = " ".join(text(pdf_of(response)).split())
+    assert capacity(client, auth, "Plh", "CAMAT") in printed
+    assert "Rudi Hartono" in printed
+    assert "NIP. 19800101 200604 1 002" in printed
+    camat = client.get("/api/v1/users/me", headers=auth("camat.ciledug")).json()
+    assert camat["full_name"] not in printed

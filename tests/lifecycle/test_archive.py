@@ -157,6 +157,8 @@ class TestCreate:
             "verification",
             "verification",
             "surat_perintah",
+            # The issued PDFs, each after the record it was issued from.
+            "issued_document",
             "briefing",
             "field_report",
             "field_report",
@@ -164,6 +166,7 @@ class TestCreate:
             "draft_version",
             "verification",
             "laporan_pelaksanaan",
+            "issued_document",
         ]
         assert all(len(entry["sha256"]) == 64 and entry["title"] for entry in manifest)
         photo = next(e for e in manifest if e["type"] == "attachment")
@@ -171,8 +174,8 @@ class TestCreate:
         assert photo["sha256"] == hashlib.sha256(PHOTO).hexdigest() == attachment["sha256"]
         reports = [e["id"] for e in manifest if e["type"] == "field_report"]
         assert reports == flow.field_report_ids
-        report = manifest[-1]
-        assert (report["id"], report["version"]) == (manifest[-3]["id"], 1)
+        report = manifest[-2]
+        assert (report["id"], report["version"]) == (manifest[-4]["id"], 1)
         assert record["manifest_sha256"] == sha256_of(manifest)
 
         with Session(engine) as session:

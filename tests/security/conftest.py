@@ -48,7 +48,12 @@ class Operation:
         return PATH_PARAM.findall(self.path)
 
     def url(self, values: dict[str, str]) -> str:
-        return PATH_PARAM.sub(lambda m: values[m.group(1)], self.path)
+        def value(name: str) -> str:
+            if name in FIXED_PARAMS and name not in values:
+                return FIXED_PARAMS[name]
+            return values[name]
+
+        return PATH_PARAM.sub(lambda m: value(m.group(1)), self.path)
 
 
 def operations(document: dict[str, Any]) -> list[Operation]:
@@ -78,6 +83,11 @@ def operations(document: dict[str, Any]) -> list[Operation]:
 def openapi(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     document: dict[str, Any] = app.openapi()
     return document
+
+
+# Path parameters that are no object of their own: a draft version's number is read under its
+# draft, whose id decides who may see it.
+FIXED_PARAMS = {"number": "1"}
 
 
 @dataclass

@@ -31,6 +31,8 @@ NOT_UNIT_OWNED = {
     "client_id": "clients:admin only",
     "version": "the SOP definitions are the same for every kecamatan",
     "delegation_id": "a kecamatan's Plh/Plt: another kecamatan is 404 (tests/delegations)",
+    "number": "a draft version's number, read under its draft (draft_id decides)",
+    "code": "an issued document's public verification code: whoever holds the paper may ask",
 }
 OTHER = "cipondoh"
 ATTACKERS = {

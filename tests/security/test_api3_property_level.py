@@ -325,6 +325,9 @@ def test_no_get_answer_carries_a_secret(
         else deliveries[0]["id"],
         "client_id": registered["client_id"],
         "version": "unjuk-rasa-v1",
+        "code": flow.client.get(f"{API}/orders/{flow.order_id}", headers=flow.as_("camat"))
+        .json()["verification_url"]
+        .rsplit("/", 1)[1],
     }
     readers = [auth("admin"), auth("pimpinan"), flow.as_("camat"), flow.as_("anggota1")]
     scanned = 0

@@ -436,8 +436,11 @@ def test_verify_reads_each_stored_file_once_and_reuses_its_answer(flow, monkeypa
     answers = [flow.client.post(verify, headers=flow.as_("kasi")) for _ in range(10)]
     assert {a.status_code for a in answers} == {200}
     assert answers[0].json()["valid"] is True
-    # Two distinct files behind four attachments, each read once for ten calls.
+    # Two distinct files behind four attachments, and the issued PDFs (the lembar arsip
+    # among them), each read once for ten calls.
+    files = {"attachment", "issued_document"}
     assert sorted(hashed) == sorted(
-        {e["sha256"] for e in record["manifest"] if e["type"] == "attachment"}
+        {e["sha256"] for e in record["manifest"] if e["type"] in files}
+        | {record["document_sha256"]}
     )
     assert all(a.json() == answers[0].json() for a in answers)

@@ -84,6 +84,7 @@ def ids(archived: Archived, client, auth, user_id, engine) -> dict[str, str]:  #
         "code_or_slug": "ciledug",
         "unit": "ciledug",
         "day": "2026-12-24",
+        "number": "1",
         "subscription_id": subscription["id"],
         "delivery_id": deliveries[0]["id"],
         "client_id": registered["client_id"],

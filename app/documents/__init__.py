@@ -1,0 +1,1 @@
+"""Naskah dinas: the SOP's output documents as printable, frozen, verifiable PDFs."""
