@@ -75,7 +75,14 @@ def konsep(session: Session, draft: Draft, number: int) -> tuple[Rendered, Draft
         verifications=checks,
     )
     changed = max([version.updated_at, *(c.recorded_at for c in checks)])
-    return render("surat-perintah.typ", data, created_at=changed, pdf_a=False), version
+    rendered = render(
+        "surat-perintah.typ",
+        data,
+        created_at=changed,
+        pdf_a=False,
+        files=service.kop_files(data),
+    )
+    return rendered, version
 
 
 def field_report(session: Session, report: FieldReport) -> Rendered:
@@ -90,7 +97,7 @@ def field_report(session: Session, report: FieldReport) -> Rendered:
         data,
         created_at=report.recorded_at,
         pdf_a=False,
-        files=files,
+        files={**files, **service.kop_files(data)},
     )
 
 

@@ -63,6 +63,9 @@ class Letterhead(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=64)
     email: str | None = Field(default=None, max_length=120)
     website: str | None = Field(default=None, max_length=120)
+    # The kecamatan's emblem, kept by content beside the attachments; none: the placeholder.
+    logo_sha256: str | None = Field(default=None, max_length=64)
+    logo_content_type: str | None = Field(default=None, max_length=16)
     updated_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     updated_at: datetime = utc_field()
 

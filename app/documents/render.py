@@ -144,7 +144,11 @@ def _compile(
                 except typst.TypstError:
                     unreadable.append(name)
         if unreadable:
-            data = json.dumps({**json.loads(data), "unreadable": sorted(unreadable)})
+            parsed = json.loads(data)
+            kop = parsed.get("kop") or {}
+            if kop.get("logo") in unreadable:
+                kop["logo"] = None  # the placeholder, rather than no letter at all
+            data = json.dumps({**parsed, "unreadable": sorted(unreadable)})
         pdf = typst.compile(
             str(root / template),
             root=str(root),

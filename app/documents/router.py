@@ -18,7 +18,7 @@ from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core import clock
 from app.core.db import SessionDep
-from app.core.errors import NotFound
+from app.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.core.http import problems
 from app.documents import files, schemas, service
 from app.documents.models import DocumentKind, IssuedDocument, Letterhead
@@ -26,7 +26,7 @@ from app.documents.render import Rendered
 from app.drafts.service import approved_report, load_draft
 from app.field_reports import storage
 from app.field_reports.deps import FieldReportDep
-from app.field_reports.upload import named_for_type, receive_upload
+from app.field_reports.upload import named_for_type, receive_upload, upload_body
 from app.incidents.deps import IncidentDep
 from app.orders.models import OrderKind
 from app.orders.service import load_order
@@ -224,28 +224,11 @@ def archive_bundle(record: ArchiveRecordDep, session: SessionDep) -> Response:
     )
 
 
-_COPY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "method"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "A PDF, JPEG or PNG; the type is read from the "
-                            "file's first bytes",
-                        },
-                        "method": {"type": "string", "enum": ["tte_bsre", "basah"]},
-                    },
-                }
-            }
-        },
-    }
-}
+_COPY_BODY = upload_body(
+    "A PDF, JPEG or PNG; the type is read from the file's first bytes",
+    {"method": {"type": "string", "enum": ["tte_bsre", "basah"]}},
+    required=("method",),
+)
 
 
 @router.post(
@@ -349,4 +332,59 @@ def put_letterhead(
     principal: Annotated[Principal, require(Scope.units_admin)],
 ) -> Any:
     service.set_letterhead(session, _unit(session, unit), body.model_dump(), by=principal.id)
+    return _letterhead(session, unit)
+
+
+_LOGO_BODY = upload_body("PNG or JPEG (decided by its bytes), at most 1 MiB")
+
+
+@router.put(
+    "/units/{unit}/letterhead/logo",
+    response_model=schemas.LetterheadPublic,
+    operation_id="units_letterhead_logo_put",
+    summary="Set the emblem printed in the kecamatan's kop",
+    description="A PNG or JPEG (by its bytes: 415 `unsupported-media-type` otherwise), at most "
+    "1 MiB (413). Printed on documents issued and rendered from now on; issued ones keep the "
+    "emblem they were made with.",
+    responses=problems(400, 401, 403, 404, 413, 415, 422),
+    tags=["units"],
+    openapi_extra=_LOGO_BODY,
+)
+async def put_logo(
+    unit: UnitPath,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.units_admin)],
+) -> Any:
+    found = await run_in_threadpool(_unit, session, unit)
+    received = await receive_upload(request, frozenset())
+    try:
+        if received.content_type not in service.PHOTO_EXTENSIONS:
+            raise UnsupportedMediaType(
+                "The emblem must be a PNG or JPEG image", accepted=sorted(service.PHOTO_EXTENSIONS)
+            )
+        if received.size > service.LOGO_MAX_BYTES:
+            raise PayloadTooLarge(f"The emblem may be at most {service.LOGO_MAX_BYTES} bytes")
+        storage.store(received.path, received.sha256)
+    finally:
+        received.discard()
+    logo = (received.sha256, received.content_type)
+    await run_in_threadpool(service.set_logo, session, found, logo, by=principal.id)
+    return await run_in_threadpool(_letterhead, session, unit)
+
+
+@router.delete(
+    "/units/{unit}/letterhead/logo",
+    response_model=schemas.LetterheadPublic,
+    operation_id="units_letterhead_logo_delete",
+    summary="Print the placeholder emblem again",
+    responses=problems(401, 403, 404, 422),
+    tags=["units"],
+)
+def delete_logo(
+    unit: UnitPath,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.units_admin)],
+) -> Any:
+    service.set_logo(session, _unit(session, unit), None, by=principal.id)
     return _letterhead(session, unit)

@@ -57,6 +57,10 @@ class LetterheadPublic(LetterheadBody):
     unit: str = Field(description="The kecamatan's code")
     is_default: bool = Field(description="True until an administrator sets the kop")
     updated_at: datetime | None
+    logo_sha256: str | None = Field(
+        default=None, description="The emblem printed in the kop; null: the placeholder"
+    )
+    logo_content_type: Literal["image/png", "image/jpeg"] | None = None
 
 
 class SignedCopyPublic(BaseModel):

@@ -144,8 +144,10 @@ def default_letterhead(unit: Unit) -> dict[str, Any]:
 def letterhead(session: Session, unit: Unit) -> dict[str, Any]:
     row = session.get(Letterhead, unit.id)
     if row is None:
-        return default_letterhead(unit)
+        return {**default_letterhead(unit), "logo_sha256": None, "logo_content_type": None}
     return {
+        "logo_sha256": row.logo_sha256,
+        "logo_content_type": row.logo_content_type,
         "government": row.government,
         "office": row.office,
         "address": row.address,
@@ -167,6 +169,30 @@ def set_letterhead(session: Session, unit: Unit, values: dict[str, Any], *, by: 
     session.flush()
 
 
+LOGO_MAX_BYTES = 1024 * 1024
+
+
+def set_logo(session: Session, unit: Unit, logo: tuple[str, str] | None, *, by: uuid.UUID) -> None:
+    """Set the kecamatan's emblem (sha256 and media type of bytes already stored), or go back
+    to the placeholder (None). Documents already issued keep the emblem they were made with."""
+    row = session.get(Letterhead, unit.id)
+    if row is None:
+        row = Letterhead(unit_id=unit.id, **default_letterhead(unit))
+    row.logo_sha256, row.logo_content_type = logo if logo is not None else (None, None)
+    row.updated_by, row.updated_at = by, clock.now()
+    session.add(row)
+    session.flush()
+
+
+def kop_files(data: dict[str, Any]) -> dict[str, Path]:
+    """The file a document's kop names (its emblem), found by content in the store: so an
+    issued document renders again from its stored data alone."""
+    name = (data.get("kop") or {}).get("logo")
+    if not name:
+        return {}
+    return {name: storage.path_for(storage.key_for(name.removeprefix("logo-").split(".")[0]))}
+
+
 def _kop(session: Session, unit: Unit) -> dict[str, Any]:
     head = letterhead(session, unit)
     contact = ", ".join(
@@ -178,7 +204,9 @@ def _kop(session: Session, unit: Unit) -> dict[str, Any]:
         if part
     )
     lines = [head["address"], contact, f"Laman {head['website']}" if head["website"] else ""]
+    extension = PHOTO_EXTENSIONS.get(head["logo_content_type"] or "")
     return {
+        "logo": f"logo-{head['logo_sha256']}.{extension}" if head["logo_sha256"] else None,
         "government": head["government"],
         "office": head["office"],
         "lines": [line for line in lines if line],
@@ -530,6 +558,7 @@ def render_issued(
 ) -> Rendered:
     """The bytes of an issued document from its stored data: what issuing wrote, and what a
     check of a stored file may compare it with."""
+    files = {**files, **kop_files(data)}
     return render(TEMPLATES[kind], _with_qr(data), created_at=issued_at, pdf_a=True, files=files)
 
 

@@ -15,7 +15,7 @@ from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match, problems
 from app.field_reports import schemas, service
 from app.field_reports.deps import AttachmentDep, FieldReportDep
-from app.field_reports.upload import MAGIC, named_for_type, receive_upload
+from app.field_reports.upload import MAGIC, named_for_type, receive_upload, upload_body
 from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
@@ -93,28 +93,10 @@ def get_field_report(report: FieldReportDep) -> dict[str, Any]:
     return service.to_public(report)
 
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "A JPEG, PNG or PDF; the type is read from the "
-                            "file's first bytes",
-                        },
-                        "caption": {"type": "string", "maxLength": service.CAPTION_MAX},
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_BODY = upload_body(
+    "A JPEG, PNG or PDF; the type is read from the file's first bytes",
+    {"caption": {"type": "string", "maxLength": service.CAPTION_MAX}},
+)
 
 
 @router.post(

@@ -17,7 +17,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import anyio
 from fastapi import Request
@@ -50,6 +50,30 @@ MAX_FIELD_BYTES = 4096
 # BOM, soft hyphens), surrogates and line or paragraph separators. "\u202egnp.exe" shows
 # as "exe.png".
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def upload_body(
+    description: str,
+    fields: dict[str, dict[str, Any]] | None = None,
+    required: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The OpenAPI request body of a multipart upload: one `file` part, and text `fields`
+    (the route reads the body itself, so FastAPI cannot describe it)."""
+    properties = {"file": {"type": "string", "format": "binary", "description": description}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file", *required],
+                        "properties": {**properties, **(fields or {})},
+                    }
+                }
+            },
+        }
+    }
 
 
 def sniff(head: bytes) -> str | None:

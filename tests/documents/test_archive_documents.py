@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import zipfile
 from typing import Any
 
@@ -287,6 +288,8 @@ class TestLetterhead:
             "unit": "36.71.06",
             "is_default": False,
             "updated_at": put.json()["updated_at"],
+            "logo_sha256": None,
+            "logo_content_type": None,
         }
 
     def test_refusals(self, flow: Flow) -> None:
@@ -309,3 +312,85 @@ class TestLetterhead:
             404,
             "not-found",
         )
+
+
+def _png(width: int, height: int, *, noise: bool = False) -> bytes:
+    from PIL import Image
+
+    if noise:
+        image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    else:
+        image = Image.new("RGB", (width, height), (200, 30, 30))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _image_sizes(pdf: bytes) -> list[tuple[int, int]]:
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    return [image.image.size for image in page.images if image.image is not None]
+
+
+class TestLogo:
+    URL = "/api/v1/units/ciledug/letterhead/logo"
+
+    def _put(self, flow: Flow, data: bytes, name: str = "lambang.png", who: str = "admin") -> Any:
+        return flow.client.put(
+            self.URL, files={"file": (name, data, "image/png")}, headers=flow.auth(who)
+        )
+
+    def test_the_emblem_prints_from_now_on_and_issued_letters_keep_theirs(self, flow: Flow) -> None:
+        flow.run_to(6)
+        issued_before = pdf_of(
+            flow.client.get(f"/api/v1/orders/{flow.order_id}/document", headers=flow.as_("kasi"))
+        )
+        konsep = f"/api/v1/drafts/{flow.draft_id}/versions/1/document"
+        assert (61, 73) not in _image_sizes(
+            pdf_of(flow.client.get(konsep, headers=flow.as_("kasi")))
+        )
+
+        logo = _png(61, 73)
+        put = self._put(flow, logo)
+        assert put.status_code == 200, put.text
+        assert put.json()["logo_sha256"] == hashlib.sha256(logo).hexdigest()
+        assert put.json()["logo_content_type"] == "image/png"
+        rendered = pdf_of(flow.client.get(konsep, headers=flow.as_("kasi")))
+        assert (61, 73) in _image_sizes(rendered)
+        again = flow.client.get(
+            f"/api/v1/orders/{flow.order_id}/document", headers=flow.as_("kasi")
+        )
+        assert pdf_of(again) == issued_before
+
+        back = flow.client.delete(self.URL, headers=flow.auth("admin"))
+        assert back.status_code == 200, back.text
+        assert back.json()["logo_sha256"] is None
+        assert (61, 73) not in _image_sizes(
+            pdf_of(flow.client.get(konsep, headers=flow.as_("kasi")))
+        )
+
+    def test_refusals(self, flow: Flow) -> None:
+        assert flow.client.put(self.URL, files={"file": ("a.png", _png(4, 4))}).status_code == 401
+        problem(self._put(flow, _png(4, 4), who="camat.ciledug"), 403, "insufficient-scope")
+        problem(
+            flow.client.delete(self.URL, headers=flow.auth("camat.ciledug")),
+            403,
+            "insufficient-scope",
+        )
+        problem(
+            self._put(flow, b"%PDF-1.7 bukan gambar", name="a.pdf"), 415, "unsupported-media-type"
+        )
+        problem(self._put(flow, b"teks biasa", name="a.txt"), 415, "unsupported-media-type")
+        problem(self._put(flow, _png(700, 700, noise=True)), 413, "payload-too-large")
+        problem(
+            flow.client.put(
+                "/api/v1/units/atlantis/letterhead/logo",
+                files={"file": ("a.png", _png(4, 4), "image/png")},
+                headers=flow.auth("admin"),
+            ),
+            404,
+            "not-found",
+        )
+        current = flow.client.get("/api/v1/units/ciledug/letterhead", headers=flow.as_("camat"))
+        assert current.json()["logo_sha256"] is None
