@@ -230,6 +230,8 @@ def finish_openapi(document: dict[str, Any], *, demo_users: bool = False) -> dic
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())
     _add_system_login(components.get("securitySchemes", {}))
+    # Paths are absolute on the host that serves the document; generators want it said.
+    document["servers"] = [{"url": "/"}]
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
@@ -244,6 +246,11 @@ def finish_openapi(document: dict[str, Any], *, demo_users: bool = False) -> dic
 
 
 def _finish_operation(method: str, operation: dict[str, Any]) -> None:
+    # One tag per operation (generators export one module per tag, and a second tag made
+    # duplicate exports): a route's own tag names its room, its router's is the default.
+    if operation.get("tags"):
+        operation["tags"] = operation["tags"][-1:]
+    _plain_header_parameters(operation)
     responses: dict[str, Any] = operation.setdefault("responses", {})
     security = operation.get("security") or []
     scopes = [s for requirement in security for names in requirement.values() for s in names]
@@ -274,6 +281,27 @@ def _finish_operation(method: str, operation: dict[str, Any]) -> None:
         if code.isdigit() and int(code) >= 400:
             response["content"] = _problem_content(int(code), response.get("content", {}))
     _retry_after(responses, "429")
+
+
+def _plain_header_parameters(operation: dict[str, Any]) -> None:
+    """An optional header is one a client leaves out, never sends as null: its schema is the
+    plain type (a generated client then takes a string, not None it cannot send). Accept is
+    not a parameter in OpenAPI (tools ignore it): the routes that negotiate it say so in
+    their description and offer ?format= as well."""
+    parameters = []
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter["name"].lower() == "accept":
+            continue
+        schema = parameter.get("schema", {})
+        variants = schema.get("anyOf", [])
+        if parameter.get("in") == "header" and {"type": "null"} in variants:
+            plain = [v for v in variants if v != {"type": "null"}]
+            if len(plain) == 1:
+                rest = {k: v for k, v in schema.items() if k != "anyOf"}
+                parameter["schema"] = {**plain[0], **rest}
+        parameters.append(parameter)
+    if "parameters" in operation:
+        operation["parameters"] = parameters
 
 
 def _retry_after(responses: dict[str, Any], code: str) -> None:

@@ -51,6 +51,21 @@ def wants_csv(accept: str | None) -> bool:
     return best is not None and best[2] == CSV
 
 
+FormatQuery = Annotated[
+    Literal["json", "csv"] | None,
+    Query(
+        alias="format",
+        description="`csv` for a CSV file (text/csv), `json` for JSON; left out, the Accept "
+        "header decides (JSON unless it prefers text/csv)",
+    ),
+]
+
+
+def as_csv(requested: str | None, accept: str | None) -> bool:
+    """?format= when given, else the Accept header."""
+    return requested == "csv" if requested is not None else wants_csv(accept)
+
+
 def _csv_response(text: str, filename: str) -> Response:
     return Response(
         content=text,
@@ -83,7 +98,7 @@ def get_timeline(
     description="Runs started in [from, to). City-wide callers get every kecamatan, also "
     "broken down per kecamatan, and may limit to one with `unit`. Kecamatan roles always "
     "see their own kecamatan; naming another is 403 `forbidden-unit`. "
-    "Send `Accept: text/csv` for CSV.",
+    "`?format=csv` (or `Accept: text/csv`) answers CSV.",
     responses={200: {"content": _CSV_CONTENT}, **READ},
 )
 def get_summary(
@@ -96,6 +111,7 @@ def get_summary(
     sop_version: Annotated[
         str | None, Query(max_length=32, description="Only runs of this SOP version")
     ] = None,
+    output: FormatQuery = None,
     accept: AcceptHeader = None,
 ) -> Any:
     report = service.summary(
@@ -107,7 +123,7 @@ def get_summary(
         step=step,
         sop_version=sop_version,
     )
-    if wants_csv(accept):
+    if as_csv(output, accept):
         return _csv_response(service.summary_csv(report), "sla-summary.csv")
     return report
 
@@ -118,7 +134,7 @@ def get_summary(
     operation_id="sla_breaches",
     summary="Running steps at risk (75% of the SLA used) or breached, most overdue first",
     description="Kecamatan roles see their own kecamatan; naming another is 403 "
-    "`forbidden-unit`. Send `Accept: text/csv` for CSV.",
+    "`forbidden-unit`. `?format=csv` (or `Accept: text/csv`) answers CSV.",
     responses={200: {"content": _CSV_CONTENT}, **READ},
 )
 def get_breaches(
@@ -128,12 +144,13 @@ def get_breaches(
     status_: Annotated[Literal["at_risk", "breached"] | None, Query(alias="status")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    output: FormatQuery = None,
     accept: AcceptHeader = None,
 ) -> Any:
     page = service.breaches(
         session, principal, unit=unit, only=status_, limit=page_limit(limit), offset=offset
     )
-    if wants_csv(accept):
+    if as_csv(output, accept):
         return _csv_response(service.breaches_csv(page), "sla-breaches.csv")
     return page
 

@@ -93,7 +93,7 @@ export class TrantibClient {
   ): Promise<FieldReportPublic> {
     const headers: FieldReportHeaders = {
       "Idempotency-Key": options.idempotencyKey ?? crypto.randomUUID(),
-      "If-Match": options.ifMatch ?? null,
+      "If-Match": options.ifMatch,
     };
     const sent: Record<string, string> = { "Content-Type": "application/json" };
     for (const [name, value] of Object.entries(headers)) {

@@ -320,3 +320,35 @@ class TestDocumentedErrorsAreWhatTheServerSends:
         assert response.status_code == 401
         assert response.headers["content-type"] == PROBLEM_JSON
         self.validator(document, "Problem").validate(response.json())
+
+
+def test_every_operation_has_one_tag_and_the_document_names_its_server(
+    document: dict[str, Any],
+) -> None:
+    """Generators make one module per tag: an operation under two tags was exported twice
+    (typescript-fetch: TS2308)."""
+    assert document["servers"] == [{"url": "/"}]
+    tagged = {f"{m.upper()} {p}": op.get("tags", []) for m, p, op in operations(document)}
+    assert {where: tags for where, tags in tagged.items() if len(tags) != 1} == {}
+
+
+def test_optional_headers_are_plain_strings_and_accept_is_no_parameter(
+    document: dict[str, Any],
+) -> None:
+    """A null header cannot be sent: a client generated from anyOf [string, null] accepted
+    None and its HTTP library then failed. Accept is not an OpenAPI parameter."""
+    problems = []
+    for method, path, op in operations(document):
+        for parameter in op.get("parameters", []):
+            if parameter["in"] != "header":
+                continue
+            where = f"{method.upper()} {path} {parameter['name']}"
+            if parameter["name"].lower() in {"accept", "content-type", "authorization"}:
+                problems.append(f"{where}: not a parameter in OpenAPI")
+            if "anyOf" in parameter["schema"] or parameter["schema"].get("type") != "string":
+                problems.append(f"{where}: {parameter['schema']}")
+    assert not problems, "\n".join(problems)
+    summary = document["paths"]["/api/v1/sla/summary"]["get"]
+    formats = [p for p in summary["parameters"] if p["name"] == "format"]
+    assert formats and formats[0]["in"] == "query"
+    assert "text/csv" in summary["responses"]["200"]["content"]

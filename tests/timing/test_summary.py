@@ -219,6 +219,27 @@ class TestSummary:
         assert (last["unit_code"], last["step"], last["completed"]) == ("36.71.06", "2", "1")
         assert float(last["p90_elapsed_seconds"]) == 5000
 
+    def test_format_query_chooses_over_accept(self, client, auth) -> None:
+        """?format= is for clients whose generated code cannot set Accept (OpenAPI tools
+        ignore an Accept parameter); when given, it decides."""
+        by_header = client.get(
+            URL, params={"from": FROM}, headers={**auth("pimpinan"), "Accept": "text/csv"}
+        )
+        by_query = client.get(URL, params={"from": FROM, "format": "csv"}, headers=auth("pimpinan"))
+        assert by_query.status_code == 200
+        assert by_query.headers["content-type"].startswith("text/csv")
+        assert by_query.text == by_header.text
+        as_json = client.get(
+            URL,
+            params={"from": FROM, "format": "json"},
+            headers={**auth("pimpinan"), "Accept": "text/csv"},
+        )
+        assert as_json.headers["content-type"].startswith("application/json")
+        assert as_json.json()["by_step"][0]["step"] == 1
+        bad = client.get(URL, params={"format": "xlsx"}, headers=auth("pimpinan"))
+        assert bad.status_code == 422
+        assert bad.json()["type"] == PROBLEM + "validation-error"
+
     def test_json_when_json_is_preferred(self, client, auth) -> None:
         headers = {**auth("pimpinan"), "Accept": "application/json, text/csv;q=0.5"}
         response = client.get(URL, headers=headers)
