@@ -158,17 +158,21 @@ RETRY_AFTER = {
 class FieldError(BaseModel):
     """One invalid field of a request."""
 
-    loc: list[str] = Field(description="Where: body, query, path or header, then the field path")
+    loc: list[str] = Field(
+        description="Where: body, query, path or header, then the field path (a refusal made "
+        "after the request validated gives the field path only)"
+    )
     field: str = Field(description="The dotted field path without the location")
     message: str
     type: str = Field(description="Pydantic's error type, e.g. missing or string_too_short")
 
 
 class ValidationProblem(Problem):
-    """A problem document for 422: `errors` lists the invalid fields when the body or
-    parameters did not validate."""
+    """A problem document for 422: `errors` lists the invalid fields, always at least one
+    (`type` is pydantic's error type, or the problem's own kind for a refusal made after the
+    request validated, whose field is also named at the top as `field`)."""
 
-    errors: list[FieldError] = Field(default=[])
+    errors: list[FieldError] = Field(min_length=1)
 
 
 def install_docs(app: FastAPI, *, demo_users: bool = False) -> None:

@@ -189,6 +189,21 @@ def problem_document(
     `error_description`, which OAuth2 clients such as Swagger UI show instead of `detail`.
     """
     extra = extra or {}
+    if status == 422 and "errors" not in extra:
+        # A refusal made after the request validated (an unknown kelurahan, a reused key)
+        # names its field at the top; `errors` holds it too, so a 422 always has one shape.
+        field = str(extra.get("field") or "")
+        extra = {
+            **extra,
+            "errors": [
+                {
+                    "loc": field.split(".") if field else [],
+                    "field": field,
+                    "message": detail or title,
+                    "type": kind,
+                }
+            ],
+        }
     lang = language(accept_language)
     title, detail = localize(lang, kind, title, detail, extra)
     body: dict[str, Any] = {

@@ -315,6 +315,31 @@ class TestDocumentedErrorsAreWhatTheServerSends:
         assert body["errors"]
         self.validator(document, "ValidationProblem").validate(body)
 
+    def test_a_refusal_after_validation_carries_errors_too(self, client, auth, document):
+        """An unknown kelurahan is found by the service, not by the schema: the 422 names the
+        field at the top and in `errors`, one shape for a typed client."""
+        from tests.lifecycle.flow import INCIDENT
+
+        body = {**INCIDENT, "location": {**INCIDENT["location"], "kelurahan": "Atlantis"}}
+        response = client.post("/api/v1/incidents", json=body, headers=auth("kasi.ciledug"))
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["field"] == "location.kelurahan"
+        assert [(e["field"], e["loc"]) for e in problem["errors"]] == [
+            ("location.kelurahan", ["location", "kelurahan"])
+        ]
+        assert problem["errors"][0]["message"] == problem["detail"]
+        self.validator(document, "ValidationProblem").validate(problem)
+
+        key = {"Idempotency-Key": "k-reused-1", **auth("kasi.ciledug")}
+        assert client.post("/api/v1/incidents", json=INCIDENT, headers=key).status_code == 201
+        reused = client.post(
+            "/api/v1/incidents", json={**INCIDENT, "title": "Lain"}, headers=key
+        ).json()
+        assert reused["type"] == TYPE_BASE + "idempotency-key-reused"
+        assert reused["errors"][0]["type"] == "idempotency-key-reused"
+        self.validator(document, "ValidationProblem").validate(reused)
+
     def test_missing_token_is_401_problem(self, client, document):
         response = client.get("/api/v1/tasks")
         assert response.status_code == 401
