@@ -378,9 +378,50 @@ def _either_login(operation: dict[str, Any]) -> None:
         ]
 
 
+# The members some problems add beside the standard ones, declared so a generated client has
+# them typed (the document allows others: `additionalProperties` stays open).
+_EXTENSION_MEMBERS: dict[str, Any] = {
+    "current_step": {
+        "type": ["integer", "null"],
+        "description": "409 wrong-step: the step the incident is at",
+    },
+    "stage": {"type": ["string", "null"], "description": "409 wrong-step: the step's stage"},
+    "waiting_on": {
+        "type": ["string", "null"],
+        "description": "409 wrong-step: the role the incident waits on",
+    },
+    "step_name": {"type": ["string", "null"], "description": "409 wrong-step: the step's name"},
+    "current_version": {
+        "type": "integer",
+        "description": "412 precondition-failed: the version to send in If-Match",
+    },
+    "required_scopes": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "403 insufficient-scope: the scopes the operation needs",
+    },
+    "allowed_roles": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "403: the roles that take the action",
+    },
+    "accepted": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "415: the media types accepted",
+    },
+    "field": {"type": "string", "description": "422: the field a refusal names"},
+    "error": {"type": "string", "description": "Token endpoint: the RFC 6749 error code"},
+    "error_description": {"type": "string", "description": "Token endpoint: why, in words"},
+}
+
+
 def _problem_schemas() -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template=SCHEMAS + "{model}")
     problem["description"] = _problem_catalog()
+    # Clients switch on `type`: every one the service sends is listed.
+    problem["properties"]["type"]["examples"] = [TYPE_BASE + k for k in _problem_kinds()]
+    problem["properties"].update(_EXTENSION_MEMBERS)
     validation = ValidationProblem.model_json_schema(ref_template=SCHEMAS + "{model}")
     definitions = validation.pop("$defs", {})
     return {"Problem": problem, "ValidationProblem": validation, **definitions}
@@ -399,18 +440,15 @@ _HANDLER_PROBLEMS = [
 
 
 @cache
+def _problem_kinds() -> list[str]:
+    """Every problem kind the service can send, sorted."""
+    return sorted({kind for _, kind in _problem_table()})
+
+
+@cache
 def _problem_catalog() -> str:
     """Every problem `type` the service can send, read from the AppError classes."""
-    _import_app_modules()
-    found: dict[tuple[int, str], set[str]] = {}
-    for status, kind, title in _HANDLER_PROBLEMS:
-        found.setdefault((status, kind), set()).add(title)
-    pending: list[type[AppError]] = [AppError]
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith("app."):
-            found.setdefault((cls.status, cls.kind), set()).add(cls.title)
+    found = _problem_table()
     rows = "\n".join(
         f"| {status} | `{kind}` | {' / '.join(sorted(titles))} |"
         for (status, kind), titles in sorted(found.items())
@@ -422,6 +460,22 @@ def _problem_catalog() -> str:
         "`required_scopes` on 403).\n\n"
         "| status | kind | title |\n|---|---|---|\n" + rows
     )
+
+
+@cache
+def _problem_table() -> dict[tuple[int, str], set[str]]:
+    """(status, kind) of every problem, read from the AppError classes, with their titles."""
+    _import_app_modules()
+    found: dict[tuple[int, str], set[str]] = {}
+    for status, kind, title in _HANDLER_PROBLEMS:
+        found.setdefault((status, kind), set()).add(title)
+    pending: list[type[AppError]] = [AppError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("app."):
+            found.setdefault((cls.status, cls.kind), set()).add(cls.title)
+    return found
 
 
 def _import_app_modules() -> None:

@@ -377,3 +377,22 @@ def test_optional_headers_are_plain_strings_and_accept_is_no_parameter(
     formats = [p for p in summary["parameters"] if p["name"] == "format"]
     assert formats and formats[0]["in"] == "query"
     assert "text/csv" in summary["responses"]["200"]["content"]
+
+
+def test_problem_types_and_members_are_declared_for_typed_clients(
+    document: dict[str, Any],
+) -> None:
+    """A client switches on `type` and reads the members some problems add: both are in the
+    schema, so a generated client has them typed (the kinds are read from the catalogue
+    the description lists, which the error classes produce)."""
+    problem = document["components"]["schemas"]["Problem"]
+    listed = set(re.findall(r"^\| \d{3} \| `([a-z0-9-]+)` \|", problem["description"], re.M))
+    examples = problem["properties"]["type"]["examples"]
+    assert {e.removeprefix(TYPE_BASE) for e in examples} == listed
+    assert {"wrong-step", "delegation-overlap", "no-document", "validation-error"} <= listed
+    for member in ("current_step", "stage", "waiting_on", "current_version", "required_scopes"):
+        assert member in problem["properties"], member
+    for member in ("accepted", "error"):
+        assert member in problem["properties"], member
+    validation = document["components"]["schemas"]["ValidationProblem"]
+    assert "errors" in validation["required"]
