@@ -245,8 +245,27 @@ def finish_openapi(document: dict[str, Any], *, demo_users: bool = False) -> dic
                     # Any request may wait for its turn and not get one (app.core.limits).
                     _ensure(operation["responses"], 503)
                     _retry_after(operation["responses"], "503")
+    _name_union_bodies(document)
     _drop_unused(document, FASTAPI_VALIDATION_SCHEMAS)
     return document
+
+
+def _name_union_bodies(document: dict[str, Any]) -> None:
+    """A oneOf request body is written inline by FastAPI, titled by its parameter: generators
+    named two of them Body and Body1. Each becomes a component under its title (the route's
+    `Body(title=...)`), referred to from its operation."""
+    schemas = document["components"]["schemas"]
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            schema = (media or {}).get("schema", {})
+            name = schema.get("title")
+            if "oneOf" in schema and name and name != "Body":
+                if schemas.setdefault(name, schema) is not schema:
+                    raise AssertionError(f"two request bodies are named {name}")
+                media["schema"] = {"$ref": SCHEMAS + name}
 
 
 def _finish_operation(method: str, operation: dict[str, Any]) -> None:

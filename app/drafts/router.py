@@ -45,7 +45,9 @@ def _acted(
 )
 def create_draft(
     incident_id: uuid.UUID,
-    body: Annotated[schemas.DraftCreate, Body(openapi_examples=schemas.DRAFT_EXAMPLES)],
+    body: Annotated[
+        schemas.DraftCreate, Body(openapi_examples=schemas.DRAFT_EXAMPLES, title="DraftCreate")
+    ],
     session: SessionDep,
     principal: Annotated[Principal, require(Scope.drafts_write)],
     response: Response,

@@ -46,7 +46,9 @@ _KIND_SCOPE = {"walikota": Scope.orders_command, "surat_perintah": Scope.orders_
 )
 def create_order(
     incident_id: uuid.UUID,
-    body: Annotated[schemas.OrderCreate, Body(openapi_examples=schemas.ORDER_EXAMPLES)],
+    body: Annotated[
+        schemas.OrderCreate, Body(openapi_examples=schemas.ORDER_EXAMPLES, title="OrderCreate")
+    ],
     session: SessionDep,
     principal: Annotated[Principal, require()],
     response: Response,

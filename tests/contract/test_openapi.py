@@ -200,7 +200,7 @@ def _body_variants(
     document: dict[str, Any], media: dict[str, Any]
 ) -> list[tuple[str | None, dict[str, Any]]]:
     """(component name or None, schema) of each shape a request body may take."""
-    schema = media["schema"]
+    schema = resolve(document, media["schema"])
     variants = schema.get("oneOf") or schema.get("anyOf") or [schema]
     return [
         (v["$ref"].rsplit("/", 1)[1] if "$ref" in v else None, resolve(document, v))
@@ -248,7 +248,7 @@ def test_one_of_request_bodies_offer_a_named_example_of_each_kind(document):
     bodies = 0
     for method, path, op in operations(document):
         media = op.get("requestBody", {}).get("content", {}).get("application/json", {})
-        mapping = media.get("schema", {}).get("discriminator", {}).get("mapping")
+        mapping = resolve(document, media.get("schema", {})).get("discriminator", {}).get("mapping")
         if not mapping:
             continue
         bodies += 1
@@ -264,6 +264,26 @@ def test_one_of_request_bodies_offer_a_named_example_of_each_kind(document):
             errors = [e.message for e in validator.iter_errors(example["value"])]
             assert not errors, f"{where}: the {kind} example does not fit: {errors}"
     assert bodies == 2  # orders (walikota, surat_perintah) and drafts (order, report)
+
+
+def test_union_request_bodies_are_named_components(document):
+    """Generators named two inline bodies Body and Body1: each oneOf body is a component."""
+    inline = [
+        f"{method.upper()} {path}"
+        for method, path, op in operations(document)
+        if "oneOf"
+        in op.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+    ]
+    assert inline == []
+    orders = document["paths"]["/api/v1/incidents/{incident_id}/orders"]["post"]
+    drafts = document["paths"]["/api/v1/incidents/{incident_id}/drafts"]["post"]
+    for op, name in ((orders, "OrderCreate"), (drafts, "DraftCreate")):
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{name}"}
+        assert "oneOf" in document["components"]["schemas"][name]
 
 
 def test_officers_and_city_systems_log_in_by_name_at_one_token_url(document):
