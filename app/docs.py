@@ -153,6 +153,47 @@ RETRY_AFTER = {
     "description": "Seconds to wait before trying again",
     "schema": {"type": "integer", "minimum": 0},
 }
+HEADERS = "#/components/headers/"
+# The response headers a client reads, declared once and referred to where they are sent.
+RESPONSE_HEADERS: dict[str, Any] = {
+    "ETag": {
+        "description": 'The version of the resource, e.g. "7" (an incident or a draft), or a '
+        "file's SHA-256 in quotes. Send it back unchanged as If-Match: a step action on a "
+        "version that moved on is 412 with current_version.",
+        "schema": {"type": "string"},
+    },
+    "Location": {"description": "Where the created resource is read", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same Idempotency-Key (nothing was done again)",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": RETRY_AFTER,
+    "WWW-Authenticate": {
+        "description": "RFC 6750: the scheme, and on a refused token its error",
+        "schema": {"type": "string"},
+    },
+}
+# Operations whose successful answer carries an ETag (the resource's version, or a file's
+# hash); tests/contract checks each against a live answer.
+ETAG_OPERATIONS = frozenset(
+    {
+        "incidents_create",
+        "incidents_get",
+        "incidents_cancel",
+        "drafts_create",
+        "drafts_get",
+        "drafts_update",
+        "drafts_submit",
+        "attachments_content",
+        "orders_document",
+        "drafts_version_document",
+        "incidents_report_document",
+        "field_reports_document",
+        "archive_records_document",
+        "archive_records_bundle",
+    }
+)
 
 
 class FieldError(BaseModel):
@@ -234,6 +275,7 @@ def finish_openapi(document: dict[str, Any], *, demo_users: bool = False) -> dic
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())
     _add_system_login(components.get("securitySchemes", {}))
+    components["headers"] = RESPONSE_HEADERS
     # Paths are absolute on the host that serves the document; generators want it said.
     document["servers"] = [{"url": "/"}]
     for path, item in document.get("paths", {}).items():
@@ -304,6 +346,27 @@ def _finish_operation(method: str, operation: dict[str, Any]) -> None:
         if code.isdigit() and int(code) >= 400:
             response["content"] = _problem_content(int(code), response.get("content", {}))
     _retry_after(responses, "429")
+    _declare_headers(method, operation, responses, replayable=method == "post" and bool(security))
+
+
+def _declare_headers(
+    method: str, operation: dict[str, Any], responses: dict[str, Any], *, replayable: bool
+) -> None:
+    def add(code: str, name: str) -> None:
+        responses[code].setdefault("headers", {})[name] = {"$ref": HEADERS + name}
+
+    for code in responses:
+        if not code.isdigit():
+            continue
+        if code.startswith("2"):
+            if operation.get("operationId") in ETAG_OPERATIONS:
+                add(code, "ETag")
+            if code == "201":
+                add(code, "Location")
+            if replayable:
+                add(code, "Idempotent-Replayed")
+        if code == "401" or (code == "403" and operation.get("security")):
+            add(code, "WWW-Authenticate")
 
 
 def _plain_header_parameters(operation: dict[str, Any]) -> None:
@@ -331,7 +394,7 @@ def _retry_after(responses: dict[str, Any], code: str) -> None:
     if code in responses:
         response = responses[code]
         response["content"] = _problem_content(int(code), response.get("content", {}))
-        response.setdefault("headers", {}).setdefault("Retry-After", RETRY_AFTER)
+        response.setdefault("headers", {})["Retry-After"] = {"$ref": HEADERS + "Retry-After"}
 
 
 def _ensure(responses: dict[str, Any], status: int, description: str | None = None) -> None:

@@ -18,6 +18,7 @@ from referencing.jsonschema import DRAFT202012
 from app.auth.deps import STAFF_SCHEME as STAFF
 from app.auth.deps import SYSTEM_SCHEME as SYSTEM
 from app.core.errors import PROBLEM_JSON, TYPE_BASE
+from tests.lifecycle.flow import INCIDENT
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "openapi" / "openapi.json"
@@ -338,8 +339,6 @@ class TestDocumentedErrorsAreWhatTheServerSends:
     def test_a_refusal_after_validation_carries_errors_too(self, client, auth, document):
         """An unknown kelurahan is found by the service, not by the schema: the 422 names the
         field at the top and in `errors`, one shape for a typed client."""
-        from tests.lifecycle.flow import INCIDENT
-
         body = {**INCIDENT, "location": {**INCIDENT["location"], "kelurahan": "Atlantis"}}
         response = client.post("/api/v1/incidents", json=body, headers=auth("kasi.ciledug"))
         assert response.status_code == 422
@@ -416,3 +415,46 @@ def test_problem_types_and_members_are_declared_for_typed_clients(
         assert member in problem["properties"], member
     validation = document["components"]["schemas"]["ValidationProblem"]
     assert "errors" in validation["required"]
+
+
+def _declared(document: dict[str, Any], method: str, path: str, status: int) -> set[str]:
+    response = document["paths"][path][method]["responses"][str(status)]
+    return set(response.get("headers", {}))
+
+
+def test_the_headers_a_client_reads_are_declared_where_they_are_sent(document, flow, client):
+    """A generated client keeps only declared headers: it lost the ETag it needs for
+    If-Match. Each header seen on these live answers is declared on that response."""
+    headers = set(document["components"]["headers"])
+    assert headers >= {"ETag", "Location", "Idempotent-Replayed", "Retry-After", "WWW-Authenticate"}
+    flow.run_to(6)
+    calls = [
+        ("get", "/api/v1/incidents/{incident_id}", f"/api/v1/incidents/{flow.incident_id}"),
+        ("get", "/api/v1/drafts/{draft_id}", f"/api/v1/drafts/{flow.draft_id}"),
+        (
+            "get",
+            "/api/v1/orders/{order_id}/document",
+            f"/api/v1/orders/{flow.order_id}/document",
+        ),
+        ("get", "/api/v1/tasks", "/api/v1/tasks"),
+    ]
+    for method, template, url in calls:
+        response = client.request(method, url, headers=flow.as_("kasi"))
+        assert response.status_code == 200, response.text
+        sent = "ETag" in response.headers
+        assert sent == ("ETag" in _declared(document, method, template, 200)), template
+
+    key = {**flow.as_("kasi"), "Idempotency-Key": "headers-contract-1"}
+    first = client.post("/api/v1/incidents", json=INCIDENT, headers=key)
+    again = client.post("/api/v1/incidents", json=INCIDENT, headers=key)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    for name in ("ETag", "Location"):
+        assert name in first.headers
+    assert {"ETag", "Location", "Idempotent-Replayed"} <= _declared(
+        document, "post", "/api/v1/incidents", 201
+    )
+
+    anonymous = client.get("/api/v1/tasks")
+    assert anonymous.status_code == 401 and "WWW-Authenticate" in anonymous.headers
+    assert "WWW-Authenticate" in _declared(document, "get", "/api/v1/tasks", 401)
+    assert "Retry-After" in _declared(document, "get", "/api/v1/tasks", 429)
