@@ -370,6 +370,17 @@ class TestLogo:
             pdf_of(flow.client.get(konsep, headers=flow.as_("kasi")))
         )
 
+    def test_an_emblem_typst_cannot_decode_prints_the_placeholder(self, flow: Flow) -> None:
+        """Its type is decided by its first bytes only: a broken image must not stop a
+        Surat Perintah from being issued."""
+        broken = b"\x89PNG\r\n\x1a\n" + b"rusak" * 10
+        assert self._put(flow, broken).status_code == 200
+        flow.run_to(6)
+        issued = flow.client.get(
+            f"/api/v1/orders/{flow.order_id}/document", headers=flow.as_("kasi")
+        )
+        assert "SURAT PERINTAH" in text(pdf_of(issued))
+
     def test_refusals(self, flow: Flow) -> None:
         assert flow.client.put(self.URL, files={"file": ("a.png", _png(4, 4))}).status_code == 401
         problem(self._put(flow, _png(4, 4), who="camat.ciledug"), 403, "insufficient-scope")
