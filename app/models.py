@@ -17,6 +17,7 @@ from app.incidents.models import (
     IncidentAssignment,
     Instruction,
 )
+from app.notifications.models import Notification, NotificationSettings
 from app.orders.models import Order
 from app.outbox.models import OutboxEvent
 from app.step_records.models import StepRecord
@@ -47,6 +48,8 @@ __all__ = [
     "Letterhead",
     "LoginThrottle",
     "NonWorkingDay",
+    "Notification",
+    "NotificationSettings",
     "Order",
     "OutboxEvent",
     "RefreshToken",

@@ -14,7 +14,10 @@ from app.core.types import JSONDoc, utc_field
 
 class OutboxEvent(SQLModel, table=True):
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_pending", "published_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbox_events_pending", "published_at", "created_at"),
+        Index("ix_outbox_events_unnotified", "notified_at", "created_at"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     event_type: str = Field(max_length=48)
@@ -24,3 +27,6 @@ class OutboxEvent(SQLModel, table=True):
     created_at: datetime = utc_field()
     # Set once every subscription has its delivery rows; until then the event is pending.
     published_at: datetime | None = utc_field(nullable=True)
+    # Set once the people it concerns have their notification rows (a cursor of its own:
+    # webhooks and notifications fan out independently).
+    notified_at: datetime | None = utc_field(nullable=True)
