@@ -31,18 +31,18 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, or_, update
+from sqlalchemy import insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.core import clock
+from app.core import clock, leases
 from app.core.config import Settings, get_settings
 from app.outbox.models import OutboxEvent
 from app.webhooks import ssrf
@@ -124,10 +124,19 @@ def backoff_seconds(failures: int, settings: Settings, rng: random.Random | None
     Full jitter (a uniform draw below the exponential ceiling) spreads the retries of many
     deliveries that failed together, so a receiver coming back is not hit by all at once.
     """
-    ceiling = min(
+    return jittered_backoff(
+        failures,
+        settings.webhooks_backoff_base_seconds,
         settings.webhooks_backoff_cap_seconds,
-        settings.webhooks_backoff_base_seconds * 2.0 ** min(failures - 1, 64),
+        rng,
     )
+
+
+def jittered_backoff(
+    failures: int, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Full jitter below min(cap, base * 2^(failures - 1)), at least MIN_DELAY_SECONDS."""
+    ceiling = min(cap, base * 2.0 ** min(failures - 1, 64))
     return max(MIN_DELAY_SECONDS, (rng or random).uniform(0, ceiling))
 
 
@@ -191,73 +200,26 @@ def fan_out(engine: Engine) -> tuple[int, int]:
 # --- sending ---------------------------------------------------------------------------
 
 
-class _Seen:
-    """Deliveries claimed in this pass: each is tried at most once per pass, even when its
-    next try falls due before the pass ends."""
-
-    def __init__(self) -> None:
-        self._ids: set[uuid.UUID] = set()
-        self._lock = threading.Lock()
-
-    def snapshot(self) -> list[uuid.UUID]:
-        with self._lock:
-            return list(self._ids)
-
-    def add(self, delivery_id: uuid.UUID) -> None:
-        with self._lock:
-            self._ids.add(delivery_id)
-
-
-_LOST = "lost"
-
-
-def _claim(engine: Engine, settings: Settings, seen: _Seen) -> _Claim | str | None:
-    """Claim the most overdue delivery: the claim, None when nothing is due, or _LOST when
+def _claim(engine: Engine, settings: Settings, seen: leases.Seen) -> _Claim | str | None:
+    """Claim the most overdue delivery: the claim, None when nothing is due, or LOST when
     another worker got it first (try the next one)."""
     with Session(engine, expire_on_commit=False) as session:
         now = clock.now()
-        free = or_(
-            col(WebhookDelivery.locked_until).is_(None), col(WebhookDelivery.locked_until) < now
-        )
-        pending = col(WebhookDelivery.status) == DeliveryStatus.pending.value
         query = (
             select(col(WebhookDelivery.id), col(WebhookDelivery.attempts))
             .join(
                 WebhookSubscription,
                 col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
             )
-            .where(
-                pending,
-                col(WebhookDelivery.next_attempt_at) <= now,
-                free,
-                col(WebhookSubscription.active).is_(True),
-            )
-            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
-            .limit(1)
-            .with_for_update(of=WebhookDelivery, skip_locked=True)
+            .where(*leases.due(WebhookDelivery, now), col(WebhookSubscription.active).is_(True))
         )
-        exclude = seen.snapshot()
-        if exclude:
-            query = query.where(col(WebhookDelivery.id).not_in(exclude))
-        due = session.execute(query).first()
+        due = leases.most_overdue(session, query, WebhookDelivery, seen)
         if due is None:
             return None
-        seen.add(due.id)
         number = due.attempts + 1
         lease = now + timedelta(seconds=settings.webhooks_timeout_seconds * 2) + LEASE_MARGIN
-        claimed = session.execute(
-            update(WebhookDelivery)
-            .where(
-                col(WebhookDelivery.id) == due.id,
-                pending,
-                col(WebhookDelivery.attempts) == due.attempts,
-                free,
-            )
-            .values(attempts=number, locked_until=lease)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()
-            return _LOST
+        if not leases.take(session, WebhookDelivery, due.id, due.attempts, now, lease):
+            return leases.LOST
         row = session.execute(
             sa_select(
                 col(WebhookDelivery.budget_start),
@@ -377,18 +339,8 @@ def _record(engine: Engine, claim: _Claim, result: _Outcome, settings: Settings)
         values.update(next_attempt_at=now + timedelta(seconds=delay))
         verdict = "failed"
     with Session(engine) as session:
-        changed = session.execute(
-            update(WebhookDelivery)
-            .where(
-                col(WebhookDelivery.id) == claim.delivery_id,
-                col(WebhookDelivery.attempts) == claim.number,
-                col(WebhookDelivery.status) == DeliveryStatus.pending.value,
-            )
-            .values(**values)
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
+        if not leases.record(session, WebhookDelivery, claim.delivery_id, claim.number, values):
             # Deleted with its subscription, or taken over after the lease ran out.
-            session.rollback()
             return "skipped"
         session.execute(
             insert(WebhookAttempt).values(
@@ -421,23 +373,20 @@ def send_due(engine: Engine, report: DeliveryReport | None = None) -> DeliveryRe
     """Send every due delivery once (up to SEND_PER_PASS), SENDERS at a time."""
     report = report or DeliveryReport()
     settings = get_settings()
-    seen = _Seen()
-    budget = threading.Semaphore(SEND_PER_PASS)
 
-    def sender(client: httpx.Client) -> None:
-        while budget.acquire(blocking=False):
-            claim = _claim(engine, settings, seen)
-            if claim is None:
-                return
-            if not isinstance(claim, _Claim):
-                report.count("skipped")
-                continue
-            result = _post(client, claim, settings)
-            report.count(_record(engine, claim, result, settings))
+    def deliver(claim: _Claim, client: httpx.Client) -> str:
+        return _record(engine, claim, _post(client, claim, settings), settings)
 
-    with http_client(settings) as client, ThreadPoolExecutor(SENDERS) as pool:
-        for future in [pool.submit(sender, client) for _ in range(SENDERS)]:
-            future.result()
+    shared = http_client(settings)
+    with shared:
+        leases.run_senders(
+            SENDERS,
+            SEND_PER_PASS,
+            lambda seen: _claim(engine, settings, seen),
+            deliver,
+            report.count,
+            lambda: nullcontext(shared),
+        )
     return report
 
 
@@ -456,24 +405,16 @@ def run_once(engine: Engine | None = None) -> DeliveryReport:
     return send_due(engine, report)
 
 
+def summary(report: DeliveryReport) -> str | None:
+    if not (report.events or report.delivered or report.failed or report.dead):
+        return None
+    return (
+        f"webhooks: {report.events} events fanned out into {report.deliveries_created} "
+        f"deliveries; {report.delivered} delivered, {report.failed} failed (retried later), "
+        f"{report.dead} dead"
+    )
+
+
 def run_forever(interval_seconds: float, stop: threading.Event | None = None) -> None:
     """Loop until `stop` is set; an error in one pass is logged and the next pass runs."""
-    stop = stop or threading.Event()
-    log.info("webhook delivery started, every %.1f s", interval_seconds)
-    while not stop.is_set():
-        try:
-            report = run_once()
-            if report.events or report.delivered or report.failed or report.dead:
-                log.info(
-                    "webhooks: %d events fanned out into %d deliveries; %d delivered, "
-                    "%d failed (retried later), %d dead",
-                    report.events,
-                    report.deliveries_created,
-                    report.delivered,
-                    report.failed,
-                    report.dead,
-                )
-        except Exception:
-            log.exception("webhook pass failed; retrying next pass")
-        stop.wait(interval_seconds)
-    log.info("webhook delivery stopped")
+    leases.loop(log, "webhook delivery", lambda: summary(run_once()), interval_seconds, stop)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from app.core import leases
 from app.core.config import get_settings
 from app.webhooks import delivery
 from tests.webhooks.conftest import SUBSCRIPTIONS, Clock, Receiver
@@ -50,7 +51,7 @@ def test_a_crashed_senders_lease_expires_and_its_late_result_is_dropped(
     delivery.fan_out(engine)
     settings = get_settings()
     # A sender claims the delivery, then dies before recording anything.
-    crashed = delivery._claim(engine, settings, delivery._Seen())
+    crashed = delivery._claim(engine, settings, leases.Seen())
     assert isinstance(crashed, delivery._Claim)
     assert crashed.number == 1
 
