@@ -13,6 +13,7 @@ from app.field_reports.router import router as field_reports_router
 from app.incidents.router import router as incidents_router
 from app.instructions.router import router as instructions_router
 from app.orders.router import router as orders_router
+from app.push.router import router as push_router
 from app.sop.router import router as sop_router
 from app.step_records.router import router as step_records_router
 from app.timing.router import router as timing_router
@@ -39,5 +40,6 @@ API_ROUTERS: list[APIRouter] = [
     documents_router,
     timing_router,
     webhooks_router,
+    push_router,
     clients_router,
 ]

@@ -245,7 +245,8 @@ def sop_check(args: argparse.Namespace) -> int:
 @command(
     "worker",
     "Run the background worker: record sla.at_risk / sla.breached events as steps run late, "
-    "deliver the outbox events to webhook subscribers, and remove expired rows",
+    "deliver the outbox events to webhook subscribers, push notifications to phones, and "
+    "remove expired rows",
     arg("--once", action="store_true", help="one pass, then exit"),
     arg(
         "--interval",
@@ -260,6 +261,7 @@ def worker(args: argparse.Namespace) -> int:
 
     from app import housekeeping
     from app.core.config import get_settings
+    from app.push import delivery as push
     from app.timing import worker as escalation
     from app.webhooks import delivery as webhooks
 
@@ -274,6 +276,7 @@ def worker(args: argparse.Namespace) -> int:
             f"webhooks: {sent.events} events fanned out into {sent.deliveries_created} deliveries;"
             f" {sent.delivered} delivered, {sent.failed} to retry, {sent.dead} dead"
         )
+        print(push.line(push.run_once()))
         print(housekeeping.run_once().line())
         return 1 if report.errors else 0
     interval = args.interval or get_settings().sla_worker_interval_seconds
@@ -291,6 +294,14 @@ def worker(args: argparse.Namespace) -> int:
         daemon=True,
     )
     sender.start()
+    # And phones theirs: a push service that answers slowly must not hold up the webhooks.
+    pusher = threading.Thread(
+        target=push.run_forever,
+        args=(get_settings().push_interval_seconds, stop),
+        name="push",
+        daemon=True,
+    )
+    pusher.start()
     threading.Thread(
         target=housekeeping.run_forever,
         args=(housekeeping.INTERVAL_SECONDS, stop),
@@ -299,6 +310,7 @@ def worker(args: argparse.Namespace) -> int:
     ).start()
     escalation.run_forever(interval, stop)
     sender.join(timeout=get_settings().webhooks_timeout_seconds * 2)
+    pusher.join(timeout=get_settings().push_timeout_seconds * 2)
     return 0
 
 

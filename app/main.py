@@ -26,6 +26,7 @@ from app.docs import install_docs
 from app.documents.public import router as verification_router
 from app.health.router import router as health_router
 from app.idempotency.middleware import IdempotencyMiddleware
+from app.push import vapid
 from app.sop.definition import DefinitionError, build_registry
 
 
@@ -40,6 +41,11 @@ def startup_problems(settings: Settings) -> list[str]:
         check_key_config(settings)
     except KeyConfigError as exc:
         problems.append(str(exc))
+    if settings.push_enabled and settings.push_vapid_private_key:
+        try:
+            vapid.load(settings.push_vapid_private_key)
+        except vapid.VapidKeyInvalid as exc:
+            problems.append(f"TRANTIB_PUSH_VAPID_PRIVATE_KEY: {exc}")
     try:
         known = build_registry(settings.sop_definitions_dir, settings.sop_version)
     except DefinitionError as exc:

@@ -20,6 +20,7 @@ from app.incidents.models import (
 from app.notifications.models import Notification, NotificationSettings
 from app.orders.models import Order
 from app.outbox.models import OutboxEvent
+from app.push.models import PushCursor, PushDelivery, PushSubscription
 from app.step_records.models import StepRecord
 from app.timing.calendar_models import NonWorkingDay
 from app.timing.models import StepRun
@@ -52,6 +53,9 @@ __all__ = [
     "NotificationSettings",
     "Order",
     "OutboxEvent",
+    "PushCursor",
+    "PushDelivery",
+    "PushSubscription",
     "RefreshToken",
     "RevokedToken",
     "ServiceClient",

@@ -25,6 +25,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, select
 
+from app.push.vapid import new_private_key_pem
 from bench.servers import create_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,10 @@ for _name in [n for n in os.environ if n.startswith("TRANTIB_") and n not in HAR
 os.environ["TRANTIB_ENV_FILE"] = ""
 # A key of the run's own, so the suite never writes the checkout's development key file.
 os.environ["TRANTIB_JWT_SIGNING_KEY"] = secrets.token_urlsafe(48)
+# Web Push on, with a VAPID key of the run's own (the checkout's development key is never
+# written); the tests of push point it at a local push service (tests/push).
+os.environ["TRANTIB_PUSH_ENABLED"] = "true"
+os.environ["TRANTIB_PUSH_VAPID_PRIVATE_KEY"] = new_private_key_pem()
 
 
 def service_environment(**variables: str) -> dict[str, str]:

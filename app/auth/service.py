@@ -35,6 +35,7 @@ from app.core.security import (
     verify_and_update_password,
     verify_password,
 )
+from app.push.service import drop_for_user
 from app.units.models import Unit
 from app.users.models import User
 
@@ -231,9 +232,11 @@ def rotate_refresh_token(session: Session, settings: Settings, presented: str) -
 
 
 def invalidate_user_tokens(session: Session, user: User) -> None:
-    """Stop every access token of the user at once (token_version) and every refresh token."""
+    """Stop every access token of the user at once (token_version) and every refresh token;
+    their phones stop receiving pushes too (a phone handed on must not show their tasks)."""
     user.token_version += 1
     session.add(user)
+    drop_for_user(session, user.id)
     session.exec(
         update(RefreshToken)
         .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Where development keeps the signing key it makes when none is set: one per checkout,
 # shared by its processes (API workers, the worker, the CLI).
 DEVELOPMENT_KEY_FILE = Path("var/jwt-signing-key")
+DEVELOPMENT_VAPID_KEY_FILE = Path("var/vapid-private-key.pem")
 DEFAULT_DEMO_PASSWORD = "trantib-demo"
 # The .env file read beside the environment (the environment wins), named when the process
 # starts. Set empty, no file is read: the test suite runs so, since a developer's .env (the
@@ -140,6 +142,26 @@ class Settings(BaseSettings):
     # Delivered webhook deliveries (and their attempts) are removed after this many days.
     webhooks_retention_days: int = Field(default=30, ge=1, le=3660)
 
+    # Web Push to phones (RFC 8030/8291/8292). The VAPID key is an EC P-256 private key (PEM,
+    # or the raw 32 bytes in base64url as web-push tools print it); unset in development, a
+    # key of the checkout's own is made (DEVELOPMENT_VAPID_KEY_FILE). Production refuses to
+    # start with push enabled and no key.
+    push_enabled: bool = False
+    push_vapid_private_key: str | None = None
+    push_vapid_private_key_file: Path | None = None
+    # Who the push services may contact about our messages: a mailto: or https: URL.
+    push_vapid_subject: str = Field(
+        default="mailto:trantib@tangerangkota.go.id", pattern=r"^(mailto:\S+@\S+|https://\S+)$"
+    )
+    # Plain-http and private push endpoints: the tests' local push service only.
+    push_allow_http: bool = False
+    push_allow_private: bool = False
+    push_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    push_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # A message's TTL is the time until the step is due, within these bounds (seconds).
+    push_ttl_min_seconds: int = Field(default=3600, ge=60, le=28 * 24 * 3600)
+    push_ttl_max_seconds: int = Field(default=3 * 24 * 3600, ge=60, le=28 * 24 * 3600)
+
     @model_validator(mode="after")
     def _requests_fit_the_pool(self) -> Settings:
         connections = self.db_pool_size + self.db_max_overflow
@@ -152,7 +174,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _keys_from_files(self) -> Settings:
-        for name in ("jwt_private_key", "jwt_public_key"):
+        for name in ("jwt_private_key", "jwt_public_key", "push_vapid_private_key"):
             path: Path | None = getattr(self, f"{name}_file")
             if path is None:
                 continue
@@ -172,6 +194,10 @@ class Settings(BaseSettings):
         uses_hmac = self.jwt_algorithm.startswith("HS")
         if self.jwt_signing_key is None and uses_hmac and not self.is_production:
             self.jwt_signing_key = development_signing_key(DEVELOPMENT_KEY_FILE)
+        if self.push_enabled and not self.push_vapid_private_key and not self.is_production:
+            self.push_vapid_private_key = development_signing_key(
+                DEVELOPMENT_VAPID_KEY_FILE, make=_new_vapid_key
+            )
         return self
 
     @field_validator("cors_origins", mode="before")
@@ -207,11 +233,26 @@ class Settings(BaseSettings):
             problems.append(
                 "TRANTIB_PUBLIC_BASE_URL is not set; the QR of every issued document leads there"
             )
+        for name in ("push_allow_http", "push_allow_private"):
+            if getattr(self, name):
+                problems.append(f"TRANTIB_{name.upper()} must be false in production")
+        if self.push_enabled and not self.push_vapid_private_key:
+            problems.append(
+                "TRANTIB_PUSH_ENABLED is true but TRANTIB_PUSH_VAPID_PRIVATE_KEY (or its _FILE) "
+                "is not set"
+            )
         return problems
 
 
-def development_signing_key(path: Path) -> str:
-    """The checkout's development key, made (random, mode 0600) by the first process to ask.
+def _new_vapid_key() -> str:
+    from app.push.vapid import new_private_key_pem
+
+    return new_private_key_pem()
+
+
+def development_signing_key(path: Path, make: Callable[[], str] | None = None) -> str:
+    """The checkout's development key, made (random, or by `make`; mode 0600) by the first
+    process to ask.
 
     The key is written to a private temporary file and linked into place: the link is
     atomic and fails when another process got there first, whose key is then read.
@@ -219,7 +260,7 @@ def development_signing_key(path: Path) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
+    key = make() if make is not None else secrets.token_urlsafe(48)
     partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -124,6 +124,9 @@ _ID: dict[str, Message] = {
     ),
     # 404 to 408
     "not-found": Message("Tidak ditemukan", "Data ini tidak ada, atau bukan milik kecamatan Anda."),
+    "push-disabled": Message(
+        "Web Push tidak aktif", "Layanan ini tidak mengirim Web Push (TRANTIB_PUSH_ENABLED)."
+    ),
     "no-document": Message(
         "Dokumen tidak ada",
         "Belum ada dokumen ini: dokumen terbit saat langkahnya selesai, dan Surat Perintah "
@@ -269,6 +272,14 @@ _ID: dict[str, Message] = {
     "unknown-unit": Message("Kecamatan tidak dikenal", "Tidak ada kecamatan dengan kode itu."),
     "webhook-url-not-allowed": Message(
         "URL webhook tidak diizinkan", "URL webhook ini tidak diizinkan."
+    ),
+    "push-endpoint-not-allowed": Message(
+        "Endpoint push tidak diizinkan",
+        "Endpoint push harus https dan mengarah ke alamat publik.",
+    ),
+    "push-keys-invalid": Message(
+        "Kunci langganan push tidak valid",
+        "keys.p256dh harus titik P-256 (65 byte) dan keys.auth 16 byte, dalam base64url.",
     ),
     "rate-limited": Message(
         "Terlalu banyak permintaan",

@@ -115,34 +115,46 @@ def resolve(host: str, port: int) -> tuple[IPAddress, ...]:
     return tuple(found)
 
 
-def check_url(url: str, *, allow_http: bool, allow_private: bool) -> Target:
-    """Resolve and check a webhook URL; raise UrlNotAllowed (422) with the reason."""
+def check_url(
+    url: str,
+    *,
+    allow_http: bool,
+    allow_private: bool,
+    refusal: type[UrlNotAllowed] = UrlNotAllowed,
+    field: str = "url",
+) -> Target:
+    """Resolve and check a URL the worker will POST to; raise `refusal` (422, a webhook's
+    UrlNotAllowed unless told) with the reason."""
+
+    def refused(detail: str, reason: str) -> UrlNotAllowed:
+        return refusal(detail, reason=reason, field=field)
+
     problem = syntax_problem(url)
     if problem is not None:
-        raise UrlNotAllowed(f"The URL {problem}", reason="invalid")
+        raise refused(f"The URL {problem}", reason="invalid")
     parts: SplitResult = urlsplit(url)
     scheme = parts.scheme
     if scheme == "http" and not allow_http:
-        raise UrlNotAllowed("Webhook URLs must use https", reason="scheme")
+        raise refused("The URL must use https", reason="scheme")
     host = parts.hostname or ""
     try:
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError as exc:
-        raise UrlNotAllowed("The host name is not valid", reason="invalid") from exc
+        raise refused("The host name is not valid", reason="invalid") from exc
     port = parts.port or DEFAULT_PORTS[scheme]
     try:
         addresses = resolve(host, port)
     except (OSError, UnicodeError, ValueError) as exc:
-        raise UrlNotAllowed(f"The host {host} does not resolve", reason="unresolvable") from exc
+        raise refused(f"The host {host} does not resolve", reason="unresolvable") from exc
     if not addresses:
-        raise UrlNotAllowed(f"The host {host} does not resolve", reason="unresolvable")
+        raise refused(f"The host {host} does not resolve", reason="unresolvable")
     if not allow_private:
         for address in addresses:
             why = address_problem(address)
             if why is not None:
-                raise UrlNotAllowed(
-                    f"The host {host} resolves to {address}, a {why} address; webhooks go "
-                    "to public addresses only",
+                raise refused(
+                    f"The host {host} resolves to {address}, a {why} address; only public "
+                    "addresses are reached",
                     reason="address",
                 )
     return Target(url=url, scheme=scheme, host=host, port=port, addresses=addresses)

@@ -33,7 +33,18 @@ PUBLIC = {
     ("post", "/v/{code}"),
 }
 # Any valid token will do: they act on, or show, the caller's own account or the SOP.
-IDENTITY_ONLY = {"auth_logout", "users_me", "sop_get", "sop_versions_list", "sop_versions_get"}
+IDENTITY_ONLY = {
+    "auth_logout",
+    "users_me",
+    "sop_get",
+    "sop_versions_list",
+    "sop_versions_get",
+    # A person's own phones: any logged-in user, no scope.
+    "push_vapid_public_key",
+    "push_subscriptions_put",
+    "push_subscriptions_list",
+    "push_subscriptions_delete",
+}
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 DOC_URI = "urn:trantib:openapi"
 

@@ -28,6 +28,7 @@ NOT_UNIT_OWNED = {
     "day": "the working-day calendar is city-wide",
     "subscription_id": "webhooks:admin only",
     "delivery_id": "webhooks:admin only",
+    "push_subscription_id": "a person's own phone: another person's is 404 (tests/push)",
     "client_id": "clients:admin only",
     "version": "the SOP definitions are the same for every kecamatan",
     "delegation_id": "a kecamatan's Plh/Plt: another kecamatan is 404 (tests/delegations)",
