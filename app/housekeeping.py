@@ -10,7 +10,9 @@ Run by `trantib worker` every INTERVAL_SECONDS on a thread of its own (and by
 - login throttle streaks forgotten (no attempt for 15 minutes) whose trust, if any, has ended;
 - webhook deliveries delivered more than `webhooks_retention_days` ago, with their attempts.
   Dead deliveries stay until someone replays them; outbox events stay (they are the record
-  of what was announced).
+  of what was announced);
+- push deliveries delivered or dead whose message has expired (past its TTL nothing would
+  send it again).
 
 Records of the SOP itself (incidents, documents, audit events, step runs, archive records)
 are never touched here.
@@ -37,6 +39,7 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.db import get_engine
 from app.idempotency.models import IdempotencyRecord
+from app.push.models import PushDelivery, PushStatus
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
 BATCH = 5000
@@ -130,6 +133,10 @@ def run_once(*, now: datetime | None = None, engine: Engine | None = None) -> Ho
         (deliveries.c.status == DeliveryStatus.delivered)
         & (deliveries.c.delivered_at < kept_since),
         before=attempts_first,
+    )
+    pushes: Table = PushDelivery.__table__  # type: ignore[attr-defined]
+    report.removed["finished pushes"] = _drop_in_batches(
+        engine, pushes, (pushes.c.status != PushStatus.pending) & (pushes.c.expires_at < now)
     )
     return report
 

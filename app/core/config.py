@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     # Plain-http and private push endpoints: the tests' local push service only.
     push_allow_http: bool = False
     push_allow_private: bool = False
-    push_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    push_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
     push_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # A message's TTL is the time until the step is due, within these bounds (seconds).
     push_ttl_min_seconds: int = Field(default=3600, ge=60, le=28 * 24 * 3600)

@@ -165,18 +165,16 @@ def expiry(due_at: datetime | None, now: datetime, settings: Settings) -> dateti
 
 def _lock_cursor(session: Session) -> int:
     """The cursor's value, its row locked until the transaction ends (made when missing)."""
+    locked = select(col(PushCursor.last_notification_id)).where(col(PushCursor.id) == 1)
+    found = session.execute(locked.with_for_update()).scalar_one_or_none()
+    if found is not None:
+        return int(found)
     dialect = session.get_bind().dialect.name
     make = (pg_insert if dialect == "postgresql" else sqlite_insert)(PushCursor)
     session.execute(
         make.values(id=1, last_notification_id=0, updated_at=clock.now()).on_conflict_do_nothing()
     )
-    return int(
-        session.execute(
-            select(col(PushCursor.last_notification_id))
-            .where(col(PushCursor.id) == 1)
-            .with_for_update()
-        ).scalar_one()
-    )
+    return int(session.execute(locked.with_for_update()).scalar_one())
 
 
 def fan_out(engine: Engine) -> tuple[int, int]:

@@ -77,3 +77,20 @@ def test_two_workers_push_every_notification_once(
     received: Counter[Any] = Counter(p.payload["id"] for p in push_service.wait_for(30))
     assert sorted(received) == sorted(expected)
     assert set(received.values()) == {1}
+
+
+def test_housekeeping_removes_finished_pushes_once_expired(
+    engine, flow, notify, subscribe, push_service: PushService, service_clock, local_push
+) -> None:
+    from app import housekeeping
+
+    local_push(ttl_min_seconds=60, ttl_max_seconds=600)
+    incident = flow.create()
+    subscribe("camat.ciledug", push_service.browser())
+    notify("camat.ciledug", incident["id"], "incident.archived")
+    assert delivery.run_once(engine).delivered == 1
+    assert housekeeping.run_once(engine=engine).removed["finished pushes"] == 0
+    service_clock.advance(601)
+    assert housekeeping.run_once(engine=engine).removed["finished pushes"] == 1
+    with Session(engine) as session:
+        assert session.exec(select(PushDelivery)).all() == []

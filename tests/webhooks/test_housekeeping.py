@@ -118,6 +118,7 @@ def test_expired_rows_go_and_the_rest_stays(
         "refresh tokens": 1,
         "login throttle streaks": streaks - trusted_streaks,
         "delivered webhooks": 1,
+        "finished pushes": 0,
     }
     assert count(engine, LoginThrottle) == count(engine, LoginThrottle, trusted) == 2
     assert count(engine, IdempotencyRecord) == 1
