@@ -14,6 +14,8 @@ Phases, each against uvicorn with 2 workers on a PostgreSQL database of its own:
 - documents: each template rendered through the render process (bench/documents.py);
   p50/p99 per document and the render process's peak resident set. The step-5 and step-10
   actions above include their render.
+- push: from a notification's commit to its Web Push arriving at a local push service
+  through `trantib worker` (bench/push.py); p50/p99.
 - memory: peak resident set (VmHWM) of each API worker.
 
 Not a test: run it on a quiet machine and commit the results it writes.
@@ -38,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench import documents, scale, servers
+from bench import documents, push, scale, servers
 from bench.app import PROBE_TABLE
 from bench.client import Connection, Response, percentile
 from bench.lifecycle import SLUGS, STEP_LABELS, Lifecycle, Recorder, login_all, unit_usernames
@@ -464,6 +466,8 @@ def table(results: dict[str, Any]) -> str:
     if "documents" in results:
         lines.append("")
         lines.extend(documents.table(results["documents"]))
+    if "push" in results:
+        lines.extend(push.table(results["push"]))
     if "memory" in results:
         mem = results["memory"]
         lines.append("")
@@ -479,7 +483,7 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=servers.DEFAULT_PG_URL)
-    parser.add_argument("--phases", default="overhead,throughput,scale,documents")
+    parser.add_argument("--phases", default="overhead,throughput,scale,documents,push")
     parser.add_argument("--renders", type=int, default=20, help="renders per document")
     parser.add_argument("--sequential", type=int, default=40, help="lifecycles for overhead")
     parser.add_argument("--levels", default="8,32,128")
@@ -487,6 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--sizes", default="10000,1000000", help="step runs for scale")
     parser.add_argument("--samples", type=int, default=30, help="requests per read")
+    parser.add_argument("--pushes", type=int, default=40, help="samples for push")
+    parser.add_argument(
+        "--push-interval", type=float, default=1.0, help="the worker's push pass interval"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     phases = set(args.phases.split(","))
@@ -526,6 +534,12 @@ def main(argv: list[str] | None = None) -> int:
     if "documents" in phases:
         print("documents ...", flush=True)
         results["documents"] = documents.documents_phase(args.renders)
+
+    if "push" in phases:
+        print("push ...", flush=True)
+        results["push"] = push.push_phase(
+            args.database_url, workdir, args.pushes, args.push_interval
+        )
 
     def top(key: str) -> float:
         return round(max((k for m in memory for k in m.get(key, [])), default=0) / 1024, 1)
