@@ -27,6 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from pywebpush import WebPushException, webpush
@@ -339,16 +340,34 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (moment - now).total_seconds())
 
 
+class _PinnedAdapter(requests.adapters.HTTPAdapter):
+    """Connects to the address in the URL (the one just checked) while TLS still sends and
+    verifies the name in the Host header, so the name is resolved only once, by the check."""
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        host = request.headers.get("Host", "")
+        text = host.decode("latin-1") if isinstance(host, bytes) else host
+        name = urlsplit("//" + text).hostname
+        if host_params["scheme"] == "https" and name:
+            pool_kwargs["server_hostname"] = name
+            pool_kwargs["assert_hostname"] = name
+        return host_params, pool_kwargs
+
+
 class NoRedirectSession(requests.Session):
     """requests, as pywebpush sends with it, minus what the address checks cannot allow:
-    no redirect is followed (the next hop was never checked) and no proxy is taken from the
-    environment (the checked address must be the one connected to)."""
+    no redirect is followed (the next hop was never checked), no proxy is taken from the
+    environment and the connection goes to the checked address (_PinnedAdapter)."""
 
     def __init__(self, pool: int = SENDERS) -> None:
         super().__init__()
         self.trust_env = False
-        self.max_redirects = 0
-        adapter = requests.adapters.HTTPAdapter(pool_connections=pool, pool_maxsize=pool)
+        adapter = _PinnedAdapter(pool_connections=pool, pool_maxsize=pool)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
@@ -364,22 +383,24 @@ def _send(http: requests.Session, claim: _Claim, settings: Settings) -> _Outcome
         return _Outcome(attempted_at=attempted_at, error="expired")
     try:
         # Checked again on every attempt: what the name resolves to may have changed.
-        check_endpoint(claim.endpoint)
+        target = check_endpoint(claim.endpoint)
     except PushEndpointNotAllowed as exc:
         reason = exc.extra.get("reason", "")
         return _Outcome(attempted_at=attempted_at, error=f"url_not_allowed:{reason}"[:64])
-    headers: dict[str, str | int | float] = {"Urgency": claim.urgency}
+    origin = f"{target.scheme}://{target.host_header}"
+    headers: dict[str, str | int | float] = {"Host": target.host_header, "Urgency": claim.urgency}
     if claim.topic:
         headers["Topic"] = claim.topic
     assert settings.push_vapid_private_key is not None
     try:
         response = webpush(
-            {"endpoint": claim.endpoint, "keys": {"p256dh": claim.p256dh, "auth": claim.auth}},
+            {"endpoint": target.pinned_url, "keys": {"p256dh": claim.p256dh, "auth": claim.auth}},
             data=json.dumps(claim.payload, separators=(",", ":"), ensure_ascii=False),
             vapid_private_key=vapid.load(settings.push_vapid_private_key),
-            # A new dict every time: pywebpush writes aud and exp into the one it is given,
-            # and the next endpoint's push service would get this one's audience.
-            vapid_claims={"sub": settings.push_vapid_subject},
+            # A new dict every time: pywebpush writes exp (and aud, when missing) into the one
+            # it is given, and the next endpoint's push service would get this one's values.
+            # The audience is the endpoint's origin by name, not the pinned address.
+            vapid_claims={"sub": settings.push_vapid_subject, "aud": origin},
             ttl=ttl,
             timeout=settings.push_timeout_seconds,
             headers=headers,

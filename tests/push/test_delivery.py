@@ -181,6 +181,14 @@ class TestAnswers:
         assert (row.status, row.last_status_code) == ("dead", status)
         assert len(subscriptions(engine)) == 1
 
+    def test_a_redirect_is_not_followed(self, engine, one, push_service: PushService) -> None:
+        elsewhere = push_service.browser()
+        row = one(Answer(307, {"Location": elsewhere.endpoint}))
+        assert push_service.for_browser(elsewhere) == []
+        status = 307
+        assert (row.status, row.last_status_code) == ("dead", status)
+        assert len(subscriptions(engine)) == 1
+
     def test_too_many_requests_waits_for_retry_after(
         self, engine, one, service_clock, push_service: PushService
     ) -> None:
@@ -228,3 +236,17 @@ class TestAnswers:
         [row] = deliveries(engine)
         assert row.status == "dead"
         assert row.delivered_at is None
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_name() -> None:
+    import requests
+
+    session = delivery.NoRedirectSession()
+    prepared = requests.Request(
+        "POST", "https://93.184.215.14:443/wpush/v2/abc", headers={"Host": "push.example.net"}
+    ).prepare()
+    adapter = session.get_adapter(prepared.url or "")
+    host, pool = adapter.build_connection_pool_key_attributes(prepared, True)  # type: ignore[attr-defined]
+    assert host["host"] == "93.184.215.14"
+    assert pool["server_hostname"] == pool["assert_hostname"] == "push.example.net"
+    assert session.trust_env is False
