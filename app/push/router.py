@@ -73,7 +73,7 @@ def put_subscription(
     subscription, created = service.upsert(session, _user(principal), body, user_agent)
     if created:
         response.status_code = status.HTTP_201_CREATED
-    response.headers["Location"] = f"/api/v1/push-subscriptions/{subscription.id}"
+        response.headers["Location"] = f"/api/v1/push-subscriptions/{subscription.id}"
     return _public(subscription)
 
 

@@ -66,6 +66,7 @@ class TestPut:
         assert first.headers["location"] == f"{SUBSCRIPTIONS}/{first.json()['id']}"
         again = client.put(SUBSCRIPTIONS, json=browser.subscription(), headers=headers)
         assert again.status_code == 200
+        assert "location" not in again.headers
         assert again.json()["id"] == first.json()["id"]
         assert listed(client, headers) == [browser.endpoint]
         assert listed(client, auth("camat.ciledug")) == []
