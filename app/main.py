@@ -46,6 +46,11 @@ def startup_problems(settings: Settings) -> list[str]:
             vapid.load(settings.push_vapid_private_key)
         except vapid.VapidKeyInvalid as exc:
             problems.append(f"TRANTIB_PUSH_VAPID_PRIVATE_KEY: {exc}")
+        else:
+            try:
+                vapid.check(settings.push_vapid_private_key, settings.push_vapid_subject)
+            except vapid.VapidKeyInvalid as exc:
+                problems.append(str(exc))
     try:
         known = build_registry(settings.sop_definitions_dir, settings.sop_version)
     except DefinitionError as exc:

@@ -55,6 +55,17 @@ def load(private_key: str) -> Vapid:
     return vapid
 
 
+def check(private_key: str, subject: str) -> None:
+    """Raise VapidKeyInvalid unless the key loads and signs claims with this subject (the
+    library that signs has its own, stricter rule for a mailto: or https: subject)."""
+    try:
+        load(private_key).sign({"sub": subject, "aud": "https://push.example.com"})
+    except VapidException as exc:
+        raise VapidKeyInvalid(
+            f"TRANTIB_PUSH_VAPID_SUBJECT: not a usable mailto: or https: contact ({subject})"
+        ) from exc
+
+
 def public_key(private_key: str) -> str:
     """The applicationServerKey phones subscribe with: the public point, base64url."""
     point = load(private_key).public_key.public_bytes(

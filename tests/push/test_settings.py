@@ -71,3 +71,12 @@ def test_a_key_not_on_p256_stops_the_start(database_url: str) -> None:
 def test_the_subject_must_be_mailto_or_https() -> None:
     with pytest.raises(ValueError, match="push_vapid_subject"):
         _settings(push_vapid_subject="trantib@example.com")
+
+
+def test_a_subject_the_signer_refuses_stops_the_start(database_url: str) -> None:
+    # Shaped like a mailto: URL, but with no domain the push services would accept.
+    settings = _settings(
+        database_url=database_url, push_enabled=True, push_vapid_subject="mailto:a@b"
+    )
+    with pytest.raises(StartupRefused, match="TRANTIB_PUSH_VAPID_SUBJECT"):
+        check_startup(settings)
