@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from py_vapid import VapidException
 from pywebpush import WebPushException, webpush
 from sqlalchemy import delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -416,6 +417,11 @@ def _send(http: requests.Session, claim: _Claim, settings: Settings) -> _Outcome
         )
     except requests.RequestException as exc:
         return _Outcome(attempted_at=attempted_at, error=type(exc).__name__[:64])
+    except (VapidException, vapid.VapidKeyInvalid):
+        # The worker does not run the API's start-up checks: a key or subject the signer
+        # refuses is retried (mended by fixing the settings) and logged, never a crash.
+        log.error("push not signed: TRANTIB_PUSH_VAPID_PRIVATE_KEY or _SUBJECT is unusable")
+        return _Outcome(attempted_at=attempted_at, error="vapid_misconfigured")
     status_code = getattr(response, "status_code", None)
     return _Outcome(attempted_at=attempted_at, status_code=status_code)
 

@@ -250,3 +250,17 @@ def test_https_connects_to_the_checked_address_and_verifies_the_name() -> None:
     assert host["host"] == "93.184.215.14"
     assert pool["server_hostname"] == pool["assert_hostname"] == "push.example.net"
     assert session.trust_env is False
+
+
+def test_a_subject_the_signer_refuses_is_retried_not_a_crash(
+    engine, flow, notify, subscribe, push_service: PushService, local_push
+) -> None:
+    incident = flow.create()
+    subscribe("camat.ciledug", push_service.browser())
+    notify("camat.ciledug", incident["id"], "task.assigned")
+    local_push(vapid_subject="mailto:a@b")
+    report = run(engine)
+    assert (report.delivered, report.failed) == (0, 1)
+    [row] = deliveries(engine)
+    assert (row.status, row.last_error) == ("pending", "vapid_misconfigured")
+    assert push_service.received == []
