@@ -4,8 +4,12 @@ Phases, each against uvicorn with 2 workers on a PostgreSQL database of its own:
 
 - overhead: every POST of a lifecycle, one at a time on one keep-alive connection, each
   followed by `POST /bench/insert` (one INSERT and commit, bench/app.py) on the same
-  connection, so the same worker process serves both; p50/p99 and p50 / bare p50. Done once
-  without and once with Idempotency-Key.
+  connection, so the same worker process serves both; p50/p99 and p50 / bare p50, the SQL
+  statements and the worker's CPU time of each action. Done once without and once with
+  Idempotency-Key.
+- cpu: the server CPU time of one request (the worker's process time read before and after
+  a run of sequential requests on one connection, less the cost of the reading itself) for
+  GET /users/me, GET /incidents/{id} and the bare endpoint.
 - throughput: full 11-step lifecycles per second with 8, 32 and 128 concurrent clients, each
   on its own connection; p50/p99 per endpoint; POSTs per second at 32 clients against the
   bare endpoint's requests per second at 32 clients.
@@ -43,14 +47,30 @@ from sqlalchemy import create_engine, text
 from bench import documents, push, scale, servers
 from bench.app import PROBE_TABLE
 from bench.client import Connection, Response, percentile
-from bench.lifecycle import SLUGS, STEP_LABELS, Lifecycle, Recorder, login_all, unit_usernames
+from bench.lifecycle import (
+    SLUGS,
+    STEP_LABELS,
+    Lifecycle,
+    Recorder,
+    incident_body,
+    login_all,
+    unit_usernames,
+)
 
 RESULTS = servers.ROOT / "bench" / "results"
 HOST = "127.0.0.1"
 MIN_SAMPLES = 5
 SETTLE_SECONDS = 15.0
 READ_BUDGET_SECONDS = 15.0
-TARGETS = {"overhead_ratio": 1.5, "throughput_ratio": 0.75, "scale_ratio": 3.0, "rss_mb": 150}
+TARGETS = {
+    "overhead_ratio": 1.5,
+    "throughput_ratio": 0.75,
+    "scale_ratio": 3.0,
+    "rss_mb": 150,
+    "cpu_get_ms": 1.0,
+    "cpu_post_ms": 3.0,
+}
+CPU_REQUESTS = 1000
 
 
 def ms(seconds: float) -> float:
@@ -126,20 +146,36 @@ class Stack:
 
 
 class CountingConnection(Connection):
-    """Reads the server's statement counter around every POST of a lifecycle."""
+    """Reads the server's statement counter and CPU time around every POST of a lifecycle."""
 
     last_statements: int = 0
+    last_cpu: float = 0.0
+    # The CPU time of one reading of the counters, taken off each figure.
+    reading_cpu: float = 0.0
 
-    async def count(self) -> int:
+    async def count(self) -> tuple[int, float]:
         answer = await super().request("GET", "/bench/statements")
-        return int(answer.json()["count"])
+        found = answer.json()
+        return int(found["count"]), float(found["cpu_s"])
+
+    async def calibrate(self, samples: int = 200) -> None:
+        """The CPU of a reading: the median gap between readings sent back to back."""
+        gaps = []
+        last = (await self.count())[1]
+        for _ in range(samples):
+            now = (await self.count())[1]
+            gaps.append(now - last)
+            last = now
+        self.reading_cpu = percentile(gaps, 50)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Response:
         if method != "POST" or path.startswith("/bench/"):
             return await super().request(method, path, **kwargs)
-        before = await self.count()
+        before, cpu_before = await self.count()
         answer = await super().request(method, path, **kwargs)
-        self.last_statements = await self.count() - before
+        after, cpu_after = await self.count()
+        self.last_statements = after - before
+        self.last_cpu = cpu_after - cpu_before - self.reading_cpu
         return answer
 
 
@@ -148,10 +184,12 @@ class CountingRecorder(Recorder):
         super().__init__()
         self.conn = conn
         self.statements: dict[str, list[int]] = defaultdict(list)
+        self.cpu: dict[str, list[float]] = defaultdict(list)
 
     def record(self, label: str, response: Response) -> None:
         super().record(label, response)
         self.statements[label].append(self.conn.last_statements)
+        self.cpu[label].append(self.conn.last_cpu)
 
 
 async def overhead(port: int, users: Any, lifecycles: int) -> dict[str, Any]:
@@ -174,6 +212,7 @@ async def overhead(port: int, users: Any, lifecycles: int) -> dict[str, Any]:
         return recorder, list(bare)
 
     await sequence(3, False)  # warm-up: imports, caches, prepared pools
+    await conn.calibrate()
     plain, plain_bare = await sequence(lifecycles, False)
     keyed, keyed_bare = await sequence(max(10, lifecycles // 2), True)
     conn.close()
@@ -184,6 +223,8 @@ async def overhead(port: int, users: Any, lifecycles: int) -> dict[str, Any]:
         row: dict[str, Any] = {"action": label, **stats(plain.latencies[label])}
         row["statements"] = int(percentile([float(n) for n in plain.statements[label]], 50))
         row["ratio"] = round(percentile(plain.latencies[label], 50) / bare_p50, 2)
+        row["cpu_ms"] = ms(percentile(plain.cpu[label], 50))
+        row["with_key_cpu_ms"] = ms(percentile(keyed.cpu[label], 50))
         row["with_key_p50_ms"] = ms(percentile(keyed.latencies[label], 50))
         row["with_key_ratio"] = round(percentile(keyed.latencies[label], 50) / keyed_bare_p50, 2)
         rows.append(row)
@@ -194,8 +235,41 @@ async def overhead(port: int, users: Any, lifecycles: int) -> dict[str, Any]:
         "all_actions": stats(steps),
         "all_actions_ratio": round(percentile(steps, 50) / bare_p50, 2),
         "worst_ratio": max(r["ratio"] for r in rows),
+        "reading_cpu_ms": ms(conn.reading_cpu),
         "actions": rows,
     }
+
+
+# --- cpu per request -----------------------------------------------------------------------
+
+
+async def cpu_per_request(port: int, users: Any, requests: int) -> dict[str, Any]:
+    """Server CPU ms of one request, over `requests` sequential ones on one connection."""
+    conn = CountingConnection(HOST, port)
+    await conn.calibrate()
+    who = users.auth(f"kasi.{SLUGS[0]}")
+    created = await conn.request(
+        "POST", "/api/v1/incidents", headers=who, json_body=incident_body(SLUGS[0], "Unjuk rasa")
+    )
+    assert created.status == 201, created.body
+    incident = created.json()["id"]
+    cases: list[tuple[str, str, str]] = [
+        ("GET /users/me", "GET", "/api/v1/users/me"),
+        ("GET /incidents/{id}", "GET", f"/api/v1/incidents/{incident}"),
+        ("POST /bench/insert (bare)", "POST", "/bench/insert"),
+    ]
+    out: dict[str, Any] = {"requests": requests, "reading_cpu_ms": ms(conn.reading_cpu)}
+    for name, method, path in cases:
+        for _ in range(20):  # warm-up
+            await conn.request(method, path, headers=who)
+        _, before = await conn.count()
+        for _ in range(requests):
+            answer = await conn.request(method, path, headers=who)
+            assert answer.status in (200, 201), answer.body
+        _, after = await conn.count()
+        out[name] = round((after - before - conn.reading_cpu) * 1000 / requests, 3)
+    conn.close()
+    return out
 
 
 # --- throughput ----------------------------------------------------------------------------
@@ -411,19 +485,34 @@ def table(results: dict[str, Any]) -> str:
             f"overhead (sequential; bare INSERT p50 {o['bare']['p50_ms']} ms, "
             f"p99 {o['bare']['p99_ms']} ms; target ratio <= {TARGETS['overhead_ratio']})"
         )
-        head = f"{'n':>4} {'SQL':>4} {'p50':>8} {'p99':>8} {'ratio':>6} {'key p50':>8} {'ratio':>6}"
+        head = (
+            f"{'n':>4} {'SQL':>4} {'p50':>8} {'p99':>8} {'ratio':>6} {'key p50':>8} {'ratio':>6}"
+            f" {'CPU':>6} {'key CPU':>7}"
+        )
         lines.append(f"  {'action':34} {head}")
         for r in o["actions"]:
             lines.append(
                 f"  {r['action']:34} {r['n']:>4} {r['statements']:>4} {r['p50_ms']:>8} "
                 f"{r['p99_ms']:>8} {r['ratio']:>6} {r['with_key_p50_ms']:>8} "
-                f"{r['with_key_ratio']:>6}"
+                f"{r['with_key_ratio']:>6} {r.get('cpu_ms', ''):>6} "
+                f"{r.get('with_key_cpu_ms', ''):>7}"
             )
         a = o["all_actions"]
         lines.append(
             f"  {'all POSTs':34} {a['n']:>4} {'':>4} {a['p50_ms']:>8} {a['p99_ms']:>8} "
             f"{o['all_actions_ratio']:>6}"
         )
+    if "cpu" in results:
+        c = results["cpu"]
+        lines.append("")
+        lines.append(
+            f"server CPU per request (one worker, {c['requests']} sequential requests; "
+            f"target GET <= {TARGETS['cpu_get_ms']} ms, step POST <= {TARGETS['cpu_post_ms']} ms "
+            "in the overhead table's CPU column)"
+        )
+        for name, value in c.items():
+            if name not in ("requests", "reading_cpu_ms"):
+                lines.append(f"  {name:34} {value:>7} ms")
     if "throughput" in results:
         t = results["throughput"]
         lines.append("")
@@ -483,7 +572,7 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=servers.DEFAULT_PG_URL)
-    parser.add_argument("--phases", default="overhead,throughput,scale,documents,push")
+    parser.add_argument("--phases", default="overhead,cpu,throughput,scale,documents,push")
     parser.add_argument("--renders", type=int, default=20, help="renders per document")
     parser.add_argument("--sequential", type=int, default=40, help="lifecycles for overhead")
     parser.add_argument("--levels", default="8,32,128")
@@ -503,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
     workdir = Path(tempfile.mkdtemp(prefix="trantib-bench-"))
     memory: list[dict[str, list[int]]] = []
-    if phases & {"overhead", "throughput"}:
+    if phases & {"overhead", "cpu", "throughput"}:
         stack = Stack(args.database_url, workdir, "load")
         memory.append(stack.memory)
         try:
@@ -513,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
             if "overhead" in phases:
                 print("overhead ...", flush=True)
                 results["overhead"] = asyncio.run(overhead(port, users, args.sequential))
+            if "cpu" in phases:
+                print("cpu ...", flush=True)
+                results["cpu"] = asyncio.run(cpu_per_request(port, users, CPU_REQUESTS))
             if "throughput" in phases:
                 levels = [int(x) for x in args.levels.split(",")]
                 print(f"throughput at {levels} clients ...", flush=True)

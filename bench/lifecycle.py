@@ -89,6 +89,11 @@ async def login(conn: Connection, users: Users, username: str, password: str) ->
         except ConnectionLost:
             await asyncio.sleep(0.2)
             continue
+        if answer.status == 429 and answer.headers.get("retry-after", "").isdigit():
+            # Parallel logins from one address can be told to wait a second by the login
+            # throttle; a client waits as told.
+            await asyncio.sleep(int(answer.headers["retry-after"]))
+            continue
         break
     else:
         raise Unexpected(f"login {username}: no connection")

@@ -11,6 +11,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy import and_, bindparam, exists, select
 from sqlmodel import Session, col
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.models import RefreshToken, RevokedToken
 from app.auth.roles import ROLE_SCOPES, Role, role_name, staff_roles_with
@@ -222,39 +223,60 @@ def authenticate(session: Session, claims: AccessClaims) -> Principal:
     return _user_principal(session, claims)
 
 
-def get_principal(
+# Key of the request state entry holding (token, Principal) once the caller was looked up.
+PRINCIPAL = "authenticated_principal"
+
+
+async def get_principal(
     request: Request,
     security_scopes: SecurityScopes,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
+    """The caller, looked up once per request: an endpoint whose load-or-404 dependency
+    requires other scopes than its own asks again, and only the scopes are checked then.
+
+    Async, so that asking costs no thread hop; the one database read runs in the threadpool.
+    """
     if not token:
         raise Unauthorized("A bearer token is required")
+    known = getattr(request.state, PRINCIPAL, None)
+    if known is not None and known[0] == token:
+        principal: Principal = known[1]
+    else:
+        principal = await run_in_threadpool(authenticate, session, _claims(request, token))
+        setattr(request.state, PRINCIPAL, (token, principal))
+    _check_scopes(principal, security_scopes.scopes)
+    return principal
+
+
+def _claims(request: Request, token: str) -> AccessClaims:
     verified = getattr(request.state, VERIFIED_CLAIMS, None)
     if verified is not None and verified[0] == token:
-        claims = verified[1]
+        claims: AccessClaims = verified[1]
         # Verified a moment ago by the rate limiter; only the clock can have moved on.
         if claims.expires_at + timedelta(seconds=LEEWAY_SECONDS) < clock.now():
             raise InvalidToken(SESSION_EXPIRED, reason="expired")
-    else:
-        claims = decode_access_token(get_settings(), token)
-    principal = authenticate(session, claims)
-    missing = [s for s in security_scopes.scopes if s not in principal.scopes]
-    if missing:
-        roles = [str(r) for r in staff_roles_with(security_scopes.scopes)]
-        who = " or the ".join(role_name(r) for r in roles) or "nobody"
-        error = InsufficientScope(
-            f"Only the {who} may do this (it needs the scope {', '.join(missing)})",
-            required_scopes=security_scopes.scopes,
-            allowed_roles=roles,
-        )
-        # RFC 6750 section 3: tell the client which scope to ask for.
-        error.headers["WWW-Authenticate"] = (
-            f'Bearer realm="trantib", error="insufficient_scope", '
-            f'scope="{" ".join(security_scopes.scopes)}"'
-        )
-        raise error
-    return principal
+        return claims
+    return decode_access_token(get_settings(), token)
+
+
+def _check_scopes(principal: Principal, required: list[str]) -> None:
+    missing = [s for s in required if s not in principal.scopes]
+    if not missing:
+        return
+    roles = [str(r) for r in staff_roles_with(required)]
+    who = " or the ".join(role_name(r) for r in roles) or "nobody"
+    error = InsufficientScope(
+        f"Only the {who} may do this (it needs the scope {', '.join(missing)})",
+        required_scopes=required,
+        allowed_roles=roles,
+    )
+    # RFC 6750 section 3: tell the client which scope to ask for.
+    error.headers["WWW-Authenticate"] = (
+        f'Bearer realm="trantib", error="insufficient_scope", scope="{" ".join(required)}"'
+    )
+    raise error
 
 
 CurrentPrincipal = Annotated[Principal, Security(get_principal)]

@@ -9,16 +9,18 @@ the lock, and never waits behind one. PostgreSQL's readers never wait for writer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings, get_settings
 
@@ -99,19 +101,40 @@ def get_probe_engine() -> Engine:
     return read_only(make_engine(get_settings(), poolclass=NullPool))
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session: commits once when the endpoint returns, rolls back on error.
-    GET and HEAD requests only read; their transactions never take SQLite's write lock."""
+    GET and HEAD requests only read; their transactions never take SQLite's write lock.
+
+    Async, because opening a session touches no connection (the first statement checks one
+    out, in the endpoint's thread): only the commit or rollback and the return of the
+    connection to the pool block, and they take one thread hop together, shielded so that a
+    client going away cannot leave a connection checked out.
+    """
     engine = get_engine()
     if request.method in READ_METHODS:
         engine = read_only(engine)
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_end, session, commit=False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
             session.commit()
-        except BaseException:
+        else:
             session.rollback()
-            raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

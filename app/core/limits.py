@@ -153,6 +153,10 @@ class BodyLimitMiddleware:
 
 # -- rate ----------------------------------------------------------------------------------------
 
+# The health probes: never counted against a token's rate nor made to wait for a turn. A probe
+# that sends the bearer token of a busy caller must still learn whether the process is up.
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
 
 @dataclass
 class _Bucket:
@@ -216,7 +220,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         per_minute = get_settings().rate_limit_per_minute
-        if scope["type"] != "http" or per_minute <= 0:
+        if scope["type"] != "http" or per_minute <= 0 or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
         key = _subject(scope, Headers(scope=scope).get("authorization"))
@@ -259,7 +263,7 @@ def _subject(scope: Scope, authorization: str | None) -> str | None:
 
 # Requests that never wait for a turn: the liveness probe, and the readiness probe, which reads
 # outside the pool (a container health check must not time out because the service is busy).
-UNQUEUED_PATHS = frozenset({"/healthz", "/readyz"})
+UNQUEUED_PATHS = frozenset({*PROBE_PATHS})
 # Key of the request state entry holding the ReceivedBody of a request let in.
 RECEIVED_BODY = "received_body"
 REPLAY_CHUNK = 64 * 1024

@@ -253,6 +253,21 @@ def test_a_token_subject_is_limited_per_minute(client, auth, settings_env) -> No
     assert client.get("/healthz").status_code == 200
 
 
+def test_probes_answer_a_caller_whose_rate_is_spent(client, auth, settings_env) -> None:
+    # A load balancer or an operator may probe with the token it has at hand: the probes are
+    # documented without 429 and must tell whether the process is up and ready all the same.
+    settings_env(rate_limit_per_minute=2)
+    camat = auth("camat.ciledug")
+    for _ in range(2):
+        assert client.get(INCIDENTS, headers=camat).status_code == 200
+    problem(client.get(INCIDENTS, headers=camat), 429, "rate-limited")
+    for _ in range(3):
+        assert client.get("/healthz", headers=camat).status_code == 200
+        assert client.get("/readyz", headers=camat).json() == {"status": "ready"}
+    # Nor do the probes spend the rate: the next minute's budget is the caller's alone.
+    problem(client.get(INCIDENTS, headers=camat), 429, "rate-limited")
+
+
 def test_a_new_token_of_the_same_user_shares_the_limit(client, token_for, settings_env) -> None:
     settings_env(rate_limit_per_minute=3)
     for _ in range(3):
