@@ -25,7 +25,7 @@ BENCH_ARGS ?=
 LINT_PATHS := app tests bench scripts
 
 .PHONY: help .venv venv run test test-fast test-pg lint format typecheck openapi migrate worker clean lock
-.PHONY: openapi-check ts-check browser-test
+.PHONY: openapi-check ts-check clients-check browser-test
 .PHONY: bench chaos
 .PHONY: schemathesis
 
@@ -125,6 +125,19 @@ $(EXAMPLES)/node_modules/.installed: $(EXAMPLES)/package.json $(EXAMPLES)/packag
 ts-check: $(EXAMPLES)/node_modules/.installed ## Generate TypeScript types from openapi.json, typecheck the example client
 	cd $(EXAMPLES) && npx --no-install openapi-typescript ../openapi.json -o schema.d.ts
 	cd $(EXAMPLES) && npx --no-install tsc --noEmit
+
+# The generators of `make clients-check`, pinned, in a virtual environment of their own under
+# the (ignored) build directory: openapi-python-client, OpenAPI Generator's CLI with its JAR
+# (Java 17), and mypy for the Python driver. Never part of the service's dependencies.
+CLIENT_TOOLS := $(EXAMPLES)/build/tools
+CLIENT_TOOL_VERSIONS := openapi-python-client==0.29.1 openapi-generator-cli==7.26.0 mypy==2.4.1 ruff==0.17.6
+$(CLIENT_TOOLS)/.installed: Makefile $(BIN)/.uv-$(UV_VERSION)
+	$(UV) venv --quiet --allow-existing --python $(BIN)/python $(CLIENT_TOOLS)
+	$(UV) pip install --quiet --python $(CLIENT_TOOLS)/bin/python $(CLIENT_TOOL_VERSIONS)
+	@touch $@
+
+clients-check: $(STAMP) $(EXAMPLES)/node_modules/.installed $(CLIENT_TOOLS)/.installed ## Generate three clients (Python, openapi-fetch, typescript-fetch), type-check and run their drivers against a live server
+	$(BIN)/python -m scripts.clients_check
 
 browser-test: $(STAMP) ## Log in and try an operation in Swagger UI, in headless Chromium
 	TRANTIB_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)

@@ -505,6 +505,10 @@ def _problem_schemas() -> dict[str, Any]:
     problem["properties"]["type"]["examples"] = [TYPE_BASE + k for k in _problem_kinds()]
     problem["properties"].update(_EXTENSION_MEMBERS)
     validation = ValidationProblem.model_json_schema(ref_template=SCHEMAS + "{model}")
+    # The members are there on both, so a client reads them from any error answer it holds.
+    validation["properties"].update(
+        {k: v for k, v in _EXTENSION_MEMBERS.items() if k not in validation["properties"]}
+    )
     definitions = validation.pop("$defs", {})
     return {"Problem": problem, "ValidationProblem": validation, **definitions}
 

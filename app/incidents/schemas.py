@@ -8,8 +8,9 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, computed_field, create_model
 
+from app.core.http import etag
 from app.core.schemas import ActionBody, AwareDatetime, RequestBody
 from app.delegations.schemas import ActingAs
 from app.incidents.models import EscalationLevel, IncidentKind
@@ -171,6 +172,14 @@ class IncidentPublic(BaseModel):
     allowed_actions: list[str] = Field(
         description="Actions the caller may take now (engine action codes)"
     )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description='The ETag header\'s value, e.g. "7": send it as If-Match with the next '
+        "action (a client that does not read headers has it here)"
+    )
+    @property
+    def etag(self) -> str:
+        return etag(self.version)
 
 
 @cache

@@ -90,27 +90,44 @@ def get_timeline(
     return service.timeline(session, principal, incident_id)
 
 
+SummaryUnit = Annotated[str | None, Query(description="Kecamatan code or slug")]
+StartedFrom = Annotated[AwareDatetime | None, Query(alias="from")]
+StartedTo = Annotated[AwareDatetime | None, Query(alias="to")]
+StepQuery = Annotated[int | None, Query(ge=1, le=MAX_STEPS)]
+SopVersionQuery = Annotated[
+    str | None, Query(max_length=32, description="Only runs of this SOP version")
+]
+BreachStatus = Annotated[Literal["at_risk", "breached"] | None, Query(alias="status")]
+SUMMARY_DESCRIPTION = (
+    "Runs started in [from, to). City-wide callers get every kecamatan, also broken down per "
+    "kecamatan, and may limit to one with `unit`. Kecamatan roles always see their own "
+    "kecamatan; naming another is 403 `forbidden-unit`."
+)
+BREACHES_DESCRIPTION = (
+    "Kecamatan roles see their own kecamatan; naming another is 403 `forbidden-unit`."
+)
+# A generated client reads one type per answer: the CSV files are also operations of their
+# own, answering only text/csv, beside ?format=csv on the JSON ones.
+CSV_ONLY = {200: {"content": _CSV_CONTENT, "description": "The CSV file"}, **READ}
+
+
 @router.get(
     "/sla/summary",
     response_model=schemas.SlaSummary,
     operation_id="sla_summary",
     summary="Per-step SLA figures: on-time rate, median, p90 and worst elapsed time",
-    description="Runs started in [from, to). City-wide callers get every kecamatan, also "
-    "broken down per kecamatan, and may limit to one with `unit`. Kecamatan roles always "
-    "see their own kecamatan; naming another is 403 `forbidden-unit`. "
-    "`?format=csv` (or `Accept: text/csv`) answers CSV.",
+    description=SUMMARY_DESCRIPTION + " `?format=csv` (or `Accept: text/csv`) answers CSV, "
+    "as `GET /api/v1/sla/summary.csv` does.",
     responses={200: {"content": _CSV_CONTENT}, **READ},
 )
 def get_summary(
     session: SessionDep,
     principal: SlaReader,
-    unit: Annotated[str | None, Query(description="Kecamatan code or slug")] = None,
-    started_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    started_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-    step: Annotated[int | None, Query(ge=1, le=MAX_STEPS)] = None,
-    sop_version: Annotated[
-        str | None, Query(max_length=32, description="Only runs of this SOP version")
-    ] = None,
+    unit: SummaryUnit = None,
+    started_from: StartedFrom = None,
+    started_to: StartedTo = None,
+    step: StepQuery = None,
+    sop_version: SopVersionQuery = None,
     output: FormatQuery = None,
     accept: AcceptHeader = None,
 ) -> Any:
@@ -129,19 +146,41 @@ def get_summary(
 
 
 @router.get(
+    "/sla/summary.csv",
+    operation_id="sla_summary_csv",
+    summary="The per-step SLA figures as a CSV file",
+    description=SUMMARY_DESCRIPTION,
+    response_class=Response,
+    responses=CSV_ONLY,
+)
+def get_summary_csv(
+    session: SessionDep,
+    principal: SlaReader,
+    unit: SummaryUnit = None,
+    started_from: StartedFrom = None,
+    started_to: StartedTo = None,
+    step: StepQuery = None,
+    sop_version: SopVersionQuery = None,
+) -> Response:
+    return get_summary(
+        session, principal, unit, started_from, started_to, step, sop_version, output="csv"
+    )
+
+
+@router.get(
     "/sla/breaches",
     response_model=schemas.BreachPage,
     operation_id="sla_breaches",
     summary="Running steps at risk (75% of the SLA used) or breached, most overdue first",
-    description="Kecamatan roles see their own kecamatan; naming another is 403 "
-    "`forbidden-unit`. `?format=csv` (or `Accept: text/csv`) answers CSV.",
+    description=BREACHES_DESCRIPTION + " `?format=csv` (or `Accept: text/csv`) answers CSV, "
+    "as `GET /api/v1/sla/breaches.csv` does.",
     responses={200: {"content": _CSV_CONTENT}, **READ},
 )
 def get_breaches(
     session: SessionDep,
     principal: SlaReader,
-    unit: Annotated[str | None, Query(description="Kecamatan code or slug")] = None,
-    status_: Annotated[Literal["at_risk", "breached"] | None, Query(alias="status")] = None,
+    unit: SummaryUnit = None,
+    status_: BreachStatus = None,
     limit: Limit = 50,
     offset: Offset = 0,
     output: FormatQuery = None,
@@ -153,6 +192,25 @@ def get_breaches(
     if as_csv(output, accept):
         return _csv_response(service.breaches_csv(page), "sla-breaches.csv")
     return page
+
+
+@router.get(
+    "/sla/breaches.csv",
+    operation_id="sla_breaches_csv",
+    summary="The steps at risk or breached as a CSV file",
+    description=BREACHES_DESCRIPTION,
+    response_class=Response,
+    responses=CSV_ONLY,
+)
+def get_breaches_csv(
+    session: SessionDep,
+    principal: SlaReader,
+    unit: SummaryUnit = None,
+    status_: BreachStatus = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Response:
+    return get_breaches(session, principal, unit, status_, limit, offset, output="csv")
 
 
 @router.get(
