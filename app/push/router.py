@@ -13,7 +13,7 @@ from app.core.errors import NotFound
 from app.core.http import problems
 from app.push import service
 from app.push.models import PushSubscription
-from app.push.schemas import SubscriptionPublic, SubscriptionPut, VapidPublicKey
+from app.push.schemas import PushSubscriptionPublic, PushSubscriptionPut, VapidPublicKey
 
 router = APIRouter(tags=["push"])
 
@@ -31,8 +31,8 @@ def _user(principal: Principal) -> uuid.UUID:
     return principal.id
 
 
-def _public(subscription: PushSubscription) -> SubscriptionPublic:
-    return SubscriptionPublic.model_validate(subscription, from_attributes=True)
+def _public(subscription: PushSubscription) -> PushSubscriptionPublic:
+    return PushSubscriptionPublic.model_validate(subscription, from_attributes=True)
 
 
 @router.get(
@@ -60,16 +60,16 @@ def vapid_public_key(principal: CurrentPrincipal) -> VapidPublicKey:
         "stored. Subscriptions are dropped on logout, deactivation, password and role "
         "changes: subscribe again after the next login. " + _ENDPOINT_RULES
     ),
-    response_model=SubscriptionPublic,
-    responses={201: {"model": SubscriptionPublic}, **problems(401, 404, 422)},
+    response_model=PushSubscriptionPublic,
+    responses={201: {"model": PushSubscriptionPublic}, **problems(401, 404, 422)},
 )
 def put_subscription(
-    body: SubscriptionPut,
+    body: PushSubscriptionPut,
     principal: CurrentPrincipal,
     session: SessionDep,
     response: Response,
     user_agent: Annotated[str | None, Header(max_length=1000)] = None,
-) -> SubscriptionPublic:
+) -> PushSubscriptionPublic:
     subscription, created = service.upsert(session, _user(principal), body, user_agent)
     if created:
         response.status_code = status.HTTP_201_CREATED
@@ -81,12 +81,12 @@ def put_subscription(
     "/push-subscriptions",
     operation_id="push_subscriptions_list",
     summary="The caller's own push subscriptions (oldest first)",
-    response_model=list[SubscriptionPublic],
+    response_model=list[PushSubscriptionPublic],
     responses=problems(401, 404),
 )
 def list_subscriptions(
     principal: CurrentPrincipal, session: SessionDep
-) -> list[SubscriptionPublic]:
+) -> list[PushSubscriptionPublic]:
     return [_public(s) for s in service.list_own(session, _user(principal))]
 
 

@@ -31,7 +31,7 @@ Endpoint = Annotated[
 ]
 
 
-class SubscriptionKeys(RequestBody):
+class PushSubscriptionKeys(RequestBody):
     p256dh: str = Field(
         min_length=1,
         max_length=100,
@@ -42,11 +42,11 @@ class SubscriptionKeys(RequestBody):
     )
 
 
-class SubscriptionPut(RequestBody):
+class PushSubscriptionPut(RequestBody):
     """What `PushSubscription.toJSON()` gives, as the browser hands it over."""
 
     endpoint: Endpoint
-    keys: SubscriptionKeys
+    keys: PushSubscriptionKeys
     # toJSON() sends it (mostly null); the push service's own expiry, not ours to keep.
     expirationTime: int | None = Field(default=None, ge=0)  # noqa: N815  (the browser's name)
 
@@ -67,7 +67,7 @@ class SubscriptionPut(RequestBody):
     }
 
 
-class SubscriptionPublic(BaseModel):
+class PushSubscriptionPublic(BaseModel):
     id: uuid.UUID
     endpoint: str
     user_agent: str | None

@@ -16,7 +16,7 @@ from app.core.config import get_settings
 from app.core.errors import NotFound, Unprocessable
 from app.push import vapid
 from app.push.models import PushDelivery, PushSubscription
-from app.push.schemas import SubscriptionPut
+from app.push.schemas import PushSubscriptionPut
 from app.webhooks import ssrf
 
 # A person has a phone, perhaps a tablet and a browser or two. Beyond this many the oldest
@@ -83,7 +83,7 @@ def _check_keys(p256dh: str, auth: str) -> None:
 
 
 def upsert(
-    session: Session, user_id: uuid.UUID, data: SubscriptionPut, user_agent: str | None
+    session: Session, user_id: uuid.UUID, data: PushSubscriptionPut, user_agent: str | None
 ) -> tuple[PushSubscription, bool]:
     """Store the browser's subscription for the caller; (subscription, new to the caller).
     An endpoint already known moves to the caller with the keys sent now."""

@@ -377,6 +377,13 @@ class TestDocumentedErrorsAreWhatTheServerSends:
         self.validator(document, "Problem").validate(response.json())
 
 
+def test_schema_names_are_plain_and_unique(document):
+    # Two models of one name in different modules become "app__x__schemas__Name": generators
+    # then miss the reference and drop the operation's response.
+    qualified = [name for name in document["components"]["schemas"] if "__" in name]
+    assert qualified == []
+
+
 def test_every_operation_has_one_tag_and_the_document_names_its_server(
     document: dict[str, Any],
 ) -> None:
