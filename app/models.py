@@ -17,7 +17,7 @@ from app.incidents.models import (
     IncidentAssignment,
     Instruction,
 )
-from app.notifications.models import Notification, NotificationSettings
+from app.notifications.models import Notification, NotificationSettings, TaskNotice
 from app.orders.models import Order
 from app.outbox.models import OutboxEvent
 from app.step_records.models import StepRecord
@@ -58,6 +58,7 @@ __all__ = [
     "SignedCopy",
     "StepRecord",
     "StepRun",
+    "TaskNotice",
     "Unit",
     "User",
     "Verification",
