@@ -12,6 +12,7 @@ from app.drafts.router import router as drafts_router
 from app.field_reports.router import router as field_reports_router
 from app.incidents.router import router as incidents_router
 from app.instructions.router import router as instructions_router
+from app.notifications.router import router as notifications_router
 from app.orders.router import router as orders_router
 from app.push.router import router as push_router
 from app.sop.router import router as sop_router
@@ -39,6 +40,7 @@ API_ROUTERS: list[APIRouter] = [
     archive_router,
     documents_router,
     timing_router,
+    notifications_router,
     webhooks_router,
     push_router,
     clients_router,

@@ -245,7 +245,8 @@ def sop_check(args: argparse.Namespace) -> int:
 @command(
     "worker",
     "Run the background worker: record sla.at_risk / sla.breached events as steps run late, "
-    "deliver the outbox events to webhook subscribers, push notifications to phones, and "
+    "deliver the outbox events to webhook subscribers, tell people of them (notifications) and "
+    "push them to their phones, and "
     "remove expired rows",
     arg("--once", action="store_true", help="one pass, then exit"),
     arg(
@@ -261,6 +262,8 @@ def worker(args: argparse.Namespace) -> int:
 
     from app import housekeeping
     from app.core.config import get_settings
+    from app.core.db import get_engine
+    from app.notifications import fanout
     from app.push import delivery as push
     from app.timing import worker as escalation
     from app.webhooks import delivery as webhooks
@@ -277,6 +280,8 @@ def worker(args: argparse.Namespace) -> int:
             f" {sent.delivered} delivered, {sent.failed} to retry, {sent.dead} dead"
         )
         print(push.line(push.run_once()))
+        told = fanout.run_pass(get_engine())
+        print(f"notifications: {told.events} events told as {told.notifications} notifications")
         print(housekeeping.run_once().line())
         return 1 if report.errors else 0
     interval = args.interval or get_settings().sla_worker_interval_seconds
@@ -302,6 +307,13 @@ def worker(args: argparse.Namespace) -> int:
         daemon=True,
     )
     pusher.start()
+    # The API processes run a pass as soon as an action commits; this is the safety net.
+    threading.Thread(
+        target=fanout.run_forever,
+        args=(get_engine(), get_settings().notifications_interval_seconds, stop),
+        name="notifications",
+        daemon=True,
+    ).start()
     threading.Thread(
         target=housekeeping.run_forever,
         args=(housekeeping.INTERVAL_SECONDS, stop),

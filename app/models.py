@@ -17,7 +17,7 @@ from app.incidents.models import (
     IncidentAssignment,
     Instruction,
 )
-from app.notifications.models import Notification, NotificationSettings
+from app.notifications.models import Notification, NotificationSettings, TaskNotice
 from app.orders.models import Order
 from app.outbox.models import OutboxEvent
 from app.push.models import PushCursor, PushDelivery, PushSubscription
@@ -62,6 +62,7 @@ __all__ = [
     "SignedCopy",
     "StepRecord",
     "StepRun",
+    "TaskNotice",
     "Unit",
     "User",
     "Verification",

@@ -175,7 +175,7 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
         if r.delegation_id is not None and r.position != role
     )
     for post in acting:
-        scopes |= _acting_scopes(post.position, scopes, role)
+        scopes |= acting_scopes(post.position, scopes, role)
     return Principal(
         id=user_id,
         username=row.username,
@@ -187,7 +187,7 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
     )
 
 
-def _acting_scopes(position: Role, granted: frozenset[str], role: Role) -> frozenset[str]:
+def acting_scopes(position: Role, granted: frozenset[str], role: Role) -> frozenset[str]:
     """The scopes a deputy takes from the post: all of its step work for a token with all of
     the person's own scopes; a token narrowed at login stays as narrow (it keeps only what
     it asked for). Naming a deputy stays with the post's holder."""

@@ -34,11 +34,14 @@ _READ = (
     S.tasks_read,
     S.units_read,
 )
+# Every person of the SOP is told what concerns them: their tasks, breaches up the chain.
+_TOLD = (S.notifications_read, S.notifications_write)
 
 ROLE_SCOPES: dict[Role, frozenset[S]] = {
     Role.camat: frozenset(
         {
             *_READ,
+            *_TOLD,
             S.incidents_write,
             S.incidents_cancel,
             S.orders_command,
@@ -47,10 +50,11 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
             S.delegations_write,
         }
     ),
-    Role.sekcam: frozenset({*_READ, S.verifications_paraf, S.delegations_write}),
+    Role.sekcam: frozenset({*_READ, *_TOLD, S.verifications_paraf, S.delegations_write}),
     Role.kasi_trantib: frozenset(
         {
             *_READ,
+            *_TOLD,
             S.incidents_write,
             S.instructions_write,
             S.verifications_review,
@@ -59,7 +63,7 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
             S.delegations_write,
         }
     ),
-    Role.danru: frozenset({*_READ, S.drafts_write, S.briefings_write, S.field_work_close}),
+    Role.danru: frozenset({*_READ, *_TOLD, S.drafts_write, S.briefings_write, S.field_work_close}),
     Role.anggota: frozenset(
         {
             S.incidents_read,
@@ -68,9 +72,10 @@ ROLE_SCOPES: dict[Role, frozenset[S]] = {
             S.field_reports_write,
             S.tasks_read,
             S.units_read,
+            *_TOLD,
         }
     ),
-    Role.pimpinan: frozenset({s for s in _READ if s is not S.tasks_read}),
+    Role.pimpinan: frozenset({*(s for s in _READ if s is not S.tasks_read), *_TOLD}),
     Role.admin: frozenset(
         {
             S.users_admin,

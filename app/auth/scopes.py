@@ -34,6 +34,8 @@ class Scope(StrEnum):
     clients_admin = "clients:admin"
     delegations_admin = "delegations:admin"
     delegations_write = "delegations:write"
+    notifications_read = "notifications:read"
+    notifications_write = "notifications:write"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -67,4 +69,6 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.clients_admin: "Register service clients (city systems) and rotate their secrets",
     Scope.delegations_admin: "Record and revoke Plh and Plt appointments for any post",
     Scope.delegations_write: "Name a Plh for one's own post while away, and end it",
+    Scope.notifications_read: "Read one's own notifications and hold the live stream",
+    Scope.notifications_write: "Mark one's own notifications read; choose what goes to push",
 }

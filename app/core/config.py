@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     webhooks_rotation_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
     # Delivered webhook deliveries (and their attempts) are removed after this many days.
     webhooks_retention_days: int = Field(default=30, ge=1, le=3660)
+    # Seconds between two notification fan-out passes of the worker.
+    notifications_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     # Web Push to phones (RFC 8030/8291/8292). The VAPID key is an EC P-256 private key (PEM,
     # or the raw 32 bytes in base64url as web-push tools print it); unset in development, a

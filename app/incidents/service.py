@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import and_, exists, false, func, or_, select
@@ -27,7 +27,7 @@ from app.incidents.models import (
     IncidentStatus,
 )
 from app.sop import engine
-from app.sop.catalogue import Action
+from app.sop.catalogue import Action, Assignment
 from app.sop.definition import active_version, load_definition, registry
 from app.sop.engine import Context, Outcome
 from app.timing.models import StepRun
@@ -297,12 +297,22 @@ def audit_trail(session: Session, incident: Incident) -> dict[str, Any]:
     }
 
 
-def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """What waits on the caller now, oldest first: the work their role's rules wait for, at the
-    step (and stage) each incident's own SOP version is at, in their unit."""
-    if principal.unit_id is None:
-        return []
-    wanted: set[tuple[str, int, str | None, Any, bool]] = set()
+class TaskRule(NamedTuple):
+    """Work that waits on a person: at this step (and stage) of this SOP version, in this role,
+    narrowed to an assignment; `once`: done for them once they have reported."""
+
+    version: str
+    step: int
+    stage: str | None
+    assignment: Assignment | None
+    once: bool
+    role: str
+
+
+def task_rules(principal: Principal) -> set[TaskRule]:
+    """The work the caller's roles (their own and the posts they act in) wait for, in every
+    SOP version: the one source of both GET /tasks and who the fan-out tells of a task."""
+    wanted: set[TaskRule] = set()
     for version, definition in registry().definitions.items():
         for action, rules in engine.rules_of(definition).items():
             for rule in rules:
@@ -313,7 +323,18 @@ def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
                 # A member reports once: after that the step no longer waits on them.
                 once = action is Action.field_report
                 for number in rule.steps:
-                    wanted.add((version, number, rule.stage, rule.assignment, once))
+                    wanted.add(
+                        TaskRule(version, number, rule.stage, rule.assignment, once, rule.role)
+                    )
+    return wanted
+
+
+def tasks(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """What waits on the caller now, oldest first: the work their role's rules wait for, at the
+    step (and stage) each incident's own SOP version is at, in their unit."""
+    if principal.unit_id is None:
+        return []
+    wanted = {rule[:5] for rule in task_rules(principal)}
     clauses = []
     for version, number, stage, assignment, once in sorted(wanted, key=str):
         parts: list[Any] = [Incident.sop_version == version, Incident.current_step == number]

@@ -29,8 +29,11 @@ class NotificationKind(StrEnum):
 class Notification(SQLModel, table=True):
     __tablename__ = "notifications"
     __table_args__ = (
-        # A fan-out repeated after a crash writes nothing twice.
-        UniqueConstraint("user_id", "source_event_id", name="uq_notifications_recipient_event"),
+        # A fan-out repeated after a crash writes nothing twice. The kind is part of it: one
+        # event can tell one person two things (a cancelled incident withdraws their task).
+        UniqueConstraint(
+            "user_id", "source_event_id", "kind", name="uq_notifications_recipient_event"
+        ),
         # A stream resumes with "this user's rows after id N".
         Index("ix_notifications_user_id", "user_id", "id"),
     )
@@ -60,4 +63,19 @@ class NotificationSettings(SQLModel, table=True):
 
     user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True)
     push_muted: list[str] = Field(default_factory=list, sa_type=JSONDoc)
+    updated_at: datetime = utc_field()
+
+
+class TaskNotice(SQLModel, table=True):
+    """What each person was last told about one incident's task: the fan-out compares it with
+    who the incident waits on now, and tells the difference (task.assigned, task.withdrawn).
+    The actor of a change is not told of it, but their row moves too. Rows stay after the
+    task is gone: they are who held a task on the incident, told when it ends."""
+
+    __tablename__ = "task_notices"
+
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id", primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True)
+    # The open task as "<run id>:<stage>", None once it no longer waits on them.
+    task: str | None = Field(default=None, max_length=80)
     updated_at: datetime = utc_field()

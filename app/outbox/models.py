@@ -24,6 +24,9 @@ class OutboxEvent(SQLModel, table=True):
     incident_id: uuid.UUID | None = Field(default=None, foreign_key="incidents.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="units.id")
     payload: dict[str, Any] = Field(sa_type=JSONDoc)
+    # The user whose action wrote the event (None: the worker, a service client): they are
+    # not notified of what they did themselves. Kept beside the payload, not in it.
+    actor_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = utc_field()
     # Set once every subscription has its delivery rows; until then the event is pending.
     published_at: datetime | None = utc_field(nullable=True)

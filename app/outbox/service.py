@@ -5,12 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.audit.service import to_jsonable
 from app.core import clock
 from app.outbox.models import OutboxEvent
+
+# The channel the API processes listen on (PostgreSQL) to run a notification pass at once.
+OUTBOX_CHANNEL = "trantib_outbox"
+_NOTIFY = text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
 
 EVENT_TYPES = (
     "incident.created",
@@ -18,6 +23,7 @@ EVENT_TYPES = (
     "draft.returned",
     "order.validated",
     "field_report.submitted",
+    "stage.passed",
     "sla.at_risk",
     "sla.breached",
     "incident.archived",
@@ -31,6 +37,7 @@ def event_row(
     *,
     incident_id: uuid.UUID | None = None,
     unit_id: int | None = None,
+    actor_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
@@ -49,6 +56,7 @@ def event_row(
         "unit_id": unit_id,
         "payload": payload,
         "created_at": now,
+        "actor_id": actor_id,
     }
 
 
@@ -63,4 +71,12 @@ def enqueue(
     """Record an event for delivery; it commits or rolls back with the action itself."""
     row = event_row(event_type, data, incident_id=incident_id, unit_id=unit_id)
     session.execute(insert(OutboxEvent).values(**row))
+    wake(session.connection())
     return row["id"]
+
+
+def wake(connection: Connection) -> None:
+    """Tell the listening API processes that events wait (PostgreSQL NOTIFY is delivered at
+    commit, so nothing uncommitted is told; a rollback tells nothing). SQLite polls."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_NOTIFY)

@@ -509,14 +509,20 @@ def send_due(engine: Engine, report: PushReport | None = None) -> PushReport:
 
 
 def run_once(engine: Engine | None = None) -> PushReport:
-    """One pass: fan out new notifications, then send what is due. Nothing when push is off."""
+    """One pass: tell new outbox events, fan out new notifications to subscriptions, then send
+    what is due. Nothing when push is off."""
     from app.core.db import get_engine
 
     report = PushReport()
     settings = get_settings()
     if not settings.push_enabled or not settings.push_vapid_private_key:
         return report
+    from app.notifications import fanout
+
     engine = engine or get_engine()
+    # Outbox events told as notifications first (a no-lock read when none wait), so a phone
+    # hears within one push pass rather than after the next notification pass as well.
+    fanout.run_pass(engine)
     for _ in range(FAN_OUT_BATCHES_PER_PASS):
         notifications, created = fan_out(engine)
         report.events += notifications

@@ -137,6 +137,16 @@ class StepDefinition(BaseModel):
         return self.stages[position + 1] if position + 1 < len(self.stages) else None
 
 
+class SuperiorDefinition(BaseModel):
+    """Who answers for a role's late step: a role of the kecamatan (narrowed to the person an
+    assignment names, e.g. the Danru who dispatched a member), or the city's `pimpinan`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: str
+    assignment: str | None = None
+
+
 class SopDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -147,6 +157,8 @@ class SopDefinition(BaseModel):
     incident_actions: tuple[IncidentActionDefinition, ...] = ()
     backdating: BackdatingDefinition
     steps: tuple[StepDefinition, ...] = Field(min_length=1, max_length=MAX_STEPS)
+    # A breach is told to the step's actor and to their superior, by the actor's role.
+    chain_of_command: dict[str, SuperiorDefinition] = Field(default_factory=dict)
 
     def backdating_of(self, step: StepDefinition) -> BackdatingDefinition:
         return step.backdating or self.backdating
@@ -322,6 +334,24 @@ def problems(definition: SopDefinition) -> list[str]:
             found.append(f"{_where(None, field)}: steps {item.from_step} to {last} do not exist")
     for step in definition.steps:
         found.extend(_step_problems(definition, step))
+    found.extend(_chain_problems(definition))
+    return found
+
+
+def _chain_problems(definition: SopDefinition) -> list[str]:
+    found = []
+    for role, superior in definition.chain_of_command.items():
+        field = f"chain_of_command.{role}"
+        if role not in Role.__members__ or Role(role) not in KECAMATAN_ROLES:
+            found.append(f"{_where(None, field)}: {role!r} is not a kecamatan role")
+        if superior.role not in Role.__members__ or Role(superior.role) not in (
+            KECAMATAN_ROLES | {Role.pimpinan}
+        ):
+            found.append(f"{_where(None, field + '.role')}: {superior.role!r} is no superior")
+        if superior.assignment is not None and superior.assignment not in Assignment.__members__:
+            found.append(
+                f"{_where(None, field + '.assignment')}: unknown assignment {superior.assignment!r}"
+            )
     return found
 
 

@@ -42,7 +42,7 @@ from app.core.guarded import guarded_update
 from app.delegations.capacity import acting_record
 from app.incidents.models import Incident, IncidentAssignment, IncidentStatus
 from app.outbox.models import OutboxEvent
-from app.outbox.service import event_row
+from app.outbox.service import event_row, wake
 from app.sop.catalogue import Action, Assignment
 from app.sop.definition import SopDefinition, StepDefinition, load_definition, registry
 from app.timing.calendars import calendar_for
@@ -768,6 +768,19 @@ def _apply(
     db.execute(_ADD_AUDIT, event)
 
     events = list(outcome.events)
+    if completed is None and after["stage"] != before.get("stage"):
+        # A draft passed a stage of its step: the step now waits on someone else.
+        events.append(
+            (
+                "stage.passed",
+                {
+                    "step": after["step"],
+                    "from_stage": before.get("stage"),
+                    "stage": after["stage"],
+                    "action": str(action),
+                },
+            )
+        )
     if completed is not None:
         events.append(
             (
@@ -782,10 +795,12 @@ def _apply(
                 {"incident_id": str(incident.id), "unit_id": incident.unit_id, **payload},
                 incident_id=incident.id,
                 unit_id=incident.unit_id,
+                actor_id=None if ctx.principal.is_client else ctx.principal.id,
             )
             for kind, payload in events
         ]
         db.execute(_ADD_OUTBOX, rows)
+        wake(db)
 
 
 def record_creation(
@@ -835,5 +850,7 @@ def record_creation(
             },
             incident_id=incident.id,
             unit_id=incident.unit_id,
+            actor_id=None if principal.is_client else principal.id,
         ),
     )
+    wake(db)

@@ -18,12 +18,18 @@ from tests.lifecycle.test_matrix import request_for
 
 pytestmark = pytest.mark.slow
 
+# What a client takes to end a task it was told of.
+ENDS_TASK = ("task.withdrawn", "incident.cancelled", "incident.archived")
 USERS = ("camat", "sekcam", "kasi", "danru", "anggota1", "anggota2", "anggota3")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
-def test_random_actions_keep_incidents_consistent(client, auth, user_id, version: str) -> None:
+def test_random_actions_keep_incidents_consistent(
+    client, auth, user_id, engine, version: str
+) -> None:
+    from app.notifications.fanout import run_pass
+
     sop = definition(version)
     loops = {s.number: s.correction_returns_to for s in sop.steps if s.correction_returns_to}
     field_work = step_of(sop, "field_report").number
@@ -43,6 +49,27 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id, version
                 self.flow.create()
             self.accepted: list[tuple[str, str]] = []
             self.reported: set[str] = set()
+            # What each user's app believes waits on them on this incident, from the
+            # notifications it was sent: (step, stage), or None.
+            self.believed: dict[str, tuple[int, str | None] | None] = dict.fromkeys(USERS)
+            self.last_id = {who: self.newest(who) for who in USERS}
+            self.seen_seq = 0
+            self.ids = {user_id(f"{who}.ciledug"): who for who in USERS}
+
+        def newest(self, who: str) -> int:
+            items = client.get("/api/v1/notifications?limit=1", headers=self.flow.as_(who)).json()[
+                "items"
+            ]
+            return items[0]["id"] if items else 0
+
+        def waiting(self, who: str) -> tuple[int, str | None] | None:
+            """This incident's entry of GET /tasks for the user."""
+            response = client.get("/api/v1/tasks", headers=self.flow.as_(who))
+            assert response.status_code == 200, response.text
+            for task in response.json()["items"]:
+                if task["incident_id"] == self.flow.incident_id:
+                    return task["step"], task["stage"]
+            return None
 
         @rule(
             action=st.sampled_from(list(Action)),
@@ -134,6 +161,7 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id, version
                 f"/api/v1/incidents/{flow.incident_id}/events", headers=flow.as_("camat")
             ).json()
             assert trail["chain_valid"]
+            self.told_agrees_with_tasks(trail["events"])
             steps = [e["after"]["step"] for e in trail["events"]]
             for before, after in zip(steps, steps[1:], strict=False):
                 assert allowed_move(before, after), steps
@@ -152,6 +180,37 @@ def test_random_actions_keep_incidents_consistent(client, auth, user_id, version
                 ).json()
                 kinds = sorted(o["kind"] for o in orders)
                 assert kinds == ["surat_perintah", "walikota"], kinds
+
+        def told_agrees_with_tasks(self, events: list[dict[str, Any]]) -> None:
+            """After a fan-out pass, what each user was told of this incident is what GET
+            /tasks shows them. Who acted is not told of it: their app refetches /tasks after
+            its own action, as the SPA does."""
+            run_pass(engine)
+            acted = {
+                self.ids[e["actor_id"]]
+                for e in events
+                if e["seq"] > self.seen_seq and e["actor_id"] in self.ids
+            }
+            self.seen_seq = max((e["seq"] for e in events), default=self.seen_seq)
+            for who in USERS:
+                items = client.get(
+                    "/api/v1/notifications",
+                    params={"after_id": self.last_id[who], "limit": 100},
+                    headers=self.flow.as_(who),
+                ).json()["items"]
+                for note in reversed(items):
+                    self.last_id[who] = note["id"]
+                    if note["incident_id"] != self.flow.incident_id:
+                        continue
+                    if note["kind"] == "task.assigned":
+                        self.believed[who] = (note["data"]["step"], note["data"]["stage"])
+                    elif note["kind"] in ENDS_TASK:
+                        self.believed[who] = None
+            for who in USERS:
+                now = self.waiting(who)
+                if who in acted:
+                    self.believed[who] = now
+                assert self.believed[who] == now, (who, self.believed, acted)
 
     Machine.TestCase.settings = settings(
         max_examples=15,

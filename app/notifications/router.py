@@ -1,0 +1,66 @@
+"""The caller's notifications: what they were told, read or not; marking them read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.deps import Principal, require
+from app.auth.scopes import Scope
+from app.core.db import SessionDep
+from app.core.http import Limit, Offset, page_limit, problems
+from app.core.schemas import Page
+from app.notifications import schemas, service
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+
+
+@router.get(
+    "",
+    response_model=Page[schemas.NotificationPublic],
+    operation_id="notifications_list",
+    summary="The caller's own notifications, newest first",
+    description=(
+        "One notification per person and event: task.assigned when a step now waits on the "
+        "caller, task.withdrawn when it no longer does, sla.at_risk and sla.breached, "
+        "draft.returned to its drafter, incident.cancelled and incident.archived to everyone "
+        "who held a task on it. Nobody is told of their own action. `after_id` returns only "
+        "newer ones (the id is the live stream's event id)."
+    ),
+    responses=problems(401, 403, 422),
+)
+def list_notifications(
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.notifications_read)],
+    unread: Annotated[bool | None, Query(description="Only unread (true) or read (false)")] = None,
+    after_id: Annotated[int | None, Query(ge=0, description="Only ids above this one")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[schemas.NotificationPublic]:
+    limit = page_limit(limit)
+    rows, total = service.list_own(
+        session, principal, unread=unread, after_id=after_id, limit=limit, offset=offset
+    )
+    return Page[schemas.NotificationPublic](
+        items=[schemas.NotificationPublic.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post(
+    "/read",
+    response_model=schemas.MarkedRead,
+    operation_id="notifications_mark_read",
+    summary="Mark the caller's notifications read: up to an id, or the ones listed",
+    responses=problems(401, 403, 422),
+)
+def mark_read(
+    body: schemas.MarkRead,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.notifications_write)],
+) -> schemas.MarkedRead:
+    marked, unread = service.mark_read(session, principal, body)
+    return schemas.MarkedRead(marked=marked, unread=unread)
