@@ -42,10 +42,18 @@ def local_push(push_settings: Callable[..., None]) -> Callable[..., None]:
 
 
 @pytest.fixture
-def subscribe(client, auth, local_push) -> Callable[[str, Browser], dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """PUT a browser's subscription for a demo user; returns the answer's body."""
+def subscribe(client, auth, local_push, engine) -> Callable[[str, Browser], dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """PUT a browser's subscription for a demo user; returns the answer's body.
+
+    What happened before (the incident a test starts from) is told first, to no phone yet:
+    the phone hears only of what the test does after subscribing."""
+    from app.notifications import fanout
+    from app.push import delivery
 
     def put(username: str, browser: Browser) -> dict[str, Any]:
+        fanout.run_pass(engine)
+        while delivery.fan_out(engine)[0] == delivery.FAN_OUT_BATCH:
+            pass
         response = client.put(SUBSCRIPTIONS, json=browser.subscription(), headers=auth(username))
         assert response.status_code in (200, 201), response.text
         return response.json()

@@ -264,3 +264,26 @@ def test_a_subject_the_signer_refuses_is_retried_not_a_crash(
     [row] = deliveries(engine)
     assert (row.status, row.last_error) == ("pending", "vapid_misconfigured")
     assert push_service.received == []
+
+
+def test_an_incident_registered_at_night_reaches_the_camats_phone_and_not_the_kasis(
+    engine, flow, client, auth, subscribe, push_service: PushService
+) -> None:
+    camat, kasi = push_service.browser(), push_service.browser()
+    subscribe("camat.ciledug", camat)
+    subscribe("kasi.ciledug", kasi)
+    created = flow.create()  # by the Kasi Trantib; step 1 waits on the Camat
+    report = run(engine)
+    assert report.delivered == 1
+    [pushed] = push_service.wait_for(1)
+    assert pushed.token == camat.token
+    assert push_service.for_browser(kasi) == []
+    assert pushed.payload["kind"] == "task.assigned"
+    assert pushed.payload["incident_id"] == created["id"]
+    assert pushed.payload["step"] == 1
+    # What the phone says waits on the Camat is what their task list says.
+    tasks = client.get("/api/v1/tasks", headers=auth("camat.ciledug")).json()["items"]
+    assert [(t["incident_id"], t["step"]) for t in tasks] == [(created["id"], 1)]
+    # Nobody is told of their own action.
+    assert run(engine).delivered == 0
+    assert len(push_service.received) == 1

@@ -48,10 +48,10 @@ def test_a_crashed_senders_lease_expires_and_its_late_result_is_dropped(
 def test_two_workers_push_every_notification_once(
     engine, flow_for, notify, subscribe, push_service: PushService
 ) -> None:
+    incident = flow_for("ciledug").create()
     phones = {name: push_service.browser() for name in ("camat", "kasi", "danru")}
     for name, browser in phones.items():
         subscribe(f"{name}.ciledug", browser)
-    incident = flow_for("ciledug").create()
     expected: list[int] = []
     for _ in range(10):
         for name in phones:
