@@ -12,6 +12,7 @@ from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
 from app.core.schemas import Page
 from app.notifications import schemas, service
+from app.notifications.models import NotificationKind, NotificationSettings
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -64,3 +65,46 @@ def mark_read(
 ) -> schemas.MarkedRead:
     marked, unread = service.mark_read(session, principal, body)
     return schemas.MarkedRead(marked=marked, unread=unread)
+
+
+settings_router = APIRouter(prefix="/users/me", tags=["notifications"])
+
+
+def _settings(row: NotificationSettings | None) -> schemas.SettingsPublic:
+    if row is None:
+        return schemas.SettingsPublic(push_muted=[], updated_at=None)
+    return schemas.SettingsPublic(
+        push_muted=[NotificationKind(kind) for kind in row.push_muted], updated_at=row.updated_at
+    )
+
+
+@settings_router.get(
+    "/notification-settings",
+    response_model=schemas.SettingsPublic,
+    operation_id="notification_settings_get",
+    summary="Which kinds of notification the caller keeps off their phones",
+    description="By default every kind is pushed, at any hour: riots happen at night.",
+    responses=problems(401, 403),
+)
+def get_settings(
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.notifications_read)],
+) -> schemas.SettingsPublic:
+    return _settings(service.settings_of(session, principal))
+
+
+@settings_router.patch(
+    "/notification-settings",
+    response_model=schemas.SettingsPublic,
+    operation_id="notification_settings_update",
+    summary="Choose which kinds of notification stay off the caller's phones",
+    description="The list replaces the stored one; an empty list pushes every kind again. "
+    "The live stream and GET /notifications carry every kind regardless.",
+    responses=problems(401, 403, 422),
+)
+def update_settings(
+    body: schemas.SettingsUpdate,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Scope.notifications_write)],
+) -> schemas.SettingsPublic:
+    return _settings(service.update_settings(session, principal, body))
