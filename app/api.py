@@ -14,6 +14,7 @@ from app.incidents.router import router as incidents_router
 from app.instructions.router import router as instructions_router
 from app.notifications.router import router as notifications_router
 from app.notifications.router import settings_router as notification_settings_router
+from app.notifications.router import stream_router
 from app.orders.router import router as orders_router
 from app.sop.router import router as sop_router
 from app.step_records.router import router as step_records_router
@@ -42,6 +43,7 @@ API_ROUTERS: list[APIRouter] = [
     timing_router,
     notifications_router,
     notification_settings_router,
+    stream_router,
     webhooks_router,
     clients_router,
 ]

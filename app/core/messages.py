@@ -270,6 +270,10 @@ _ID: dict[str, Message] = {
     "webhook-url-not-allowed": Message(
         "URL webhook tidak diizinkan", "URL webhook ini tidak diizinkan."
     ),
+    "too-many-streams": Message(
+        "Terlalu banyak siaran langsung",
+        "Terlalu banyak siaran langsung terbuka untuk pengguna ini; tutup salah satu.",
+    ),
     "rate-limited": Message(
         "Terlalu banyak permintaan",
         "Terlalu banyak permintaan; tunggu sebentar lalu coba lagi (lihat Retry-After).",
