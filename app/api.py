@@ -13,6 +13,8 @@ from app.field_reports.router import router as field_reports_router
 from app.incidents.router import router as incidents_router
 from app.instructions.router import router as instructions_router
 from app.notifications.router import router as notifications_router
+from app.notifications.router import settings_router as notification_settings_router
+from app.notifications.router import stream_router
 from app.orders.router import router as orders_router
 from app.push.router import router as push_router
 from app.sop.router import router as sop_router
@@ -41,6 +43,8 @@ API_ROUTERS: list[APIRouter] = [
     documents_router,
     timing_router,
     notifications_router,
+    notification_settings_router,
+    stream_router,
     webhooks_router,
     push_router,
     clients_router,

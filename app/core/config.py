@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     webhooks_retention_days: int = Field(default=30, ge=1, le=3660)
     # Seconds between two notification fan-out passes of the worker.
     notifications_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # The live stream: at most this many missed notifications are replayed on resume (beyond
+    # it a `reset` event tells the client to refetch), this many open streams per user, a
+    # ping this often, and each API process reads new notifications this often.
+    stream_backlog_limit: int = Field(default=100, ge=1, le=10_000)
+    stream_per_user_cap: int = Field(default=5, ge=1, le=100)
+    stream_ping_seconds: float = Field(default=15.0, gt=0, le=300)
+    stream_poll_seconds: float = Field(default=0.5, gt=0, le=60)
 
     # Web Push to phones (RFC 8030/8291/8292). The VAPID key is an EC P-256 private key (PEM,
     # or the raw 32 bytes in base64url as web-push tools print it); unset in development, a

@@ -169,6 +169,10 @@ class TooManyRequests(AppError):
         self.headers["Retry-After"] = str(retry_after)
 
 
+class TooManyStreams(AppError):
+    status, kind, title = 429, "too-many-streams", "Too many open live streams"
+
+
 class ServiceUnavailable(AppError):
     status, kind, title = 503, "service-unavailable", "Service unavailable"
 

@@ -263,7 +263,9 @@ def _subject(scope: Scope, authorization: str | None) -> str | None:
 
 # Requests that never wait for a turn: the liveness probe, and the readiness probe, which reads
 # outside the pool (a container health check must not time out because the service is busy).
-UNQUEUED_PATHS = frozenset({*PROBE_PATHS})
+# The live stream stays open for hours without a database connection: it is capped per user
+# (TRANTIB_STREAM_PER_USER_CAP) instead of taking a turn.
+UNQUEUED_PATHS = frozenset({*PROBE_PATHS, "/api/v1/stream"})
 # Key of the request state entry holding the ReceivedBody of a request let in.
 RECEIVED_BODY = "received_body"
 REPLAY_CHUNK = 64 * 1024

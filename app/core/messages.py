@@ -281,6 +281,10 @@ _ID: dict[str, Message] = {
         "Kunci langganan push tidak valid",
         "keys.p256dh harus titik P-256 (65 byte) dan keys.auth 16 byte, dalam base64url.",
     ),
+    "too-many-streams": Message(
+        "Terlalu banyak siaran langsung",
+        "Terlalu banyak siaran langsung terbuka untuk pengguna ini; tutup salah satu.",
+    ),
     "rate-limited": Message(
         "Terlalu banyak permintaan",
         "Terlalu banyak permintaan; tunggu sebentar lalu coba lagi (lihat Retry-After).",

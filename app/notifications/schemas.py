@@ -44,3 +44,18 @@ class MarkRead(RequestBody):
 class MarkedRead(BaseModel):
     marked: int = Field(description="How many of the caller's unread notifications are now read")
     unread: int = Field(description="How many of the caller's notifications are still unread")
+
+
+class SettingsPublic(BaseModel):
+    push_muted: list[NotificationKind] = Field(
+        description="Kinds not sent to the caller's phones; every other kind is, at any hour"
+    )
+    updated_at: datetime | None = Field(description="None while the defaults apply")
+
+
+class SettingsUpdate(RequestBody):
+    """The kinds to keep off the caller's phones; an empty list sends every kind."""
+
+    model_config = {"json_schema_extra": {"examples": [{"push_muted": ["incident.archived"]}]}}
+
+    push_muted: list[NotificationKind] = Field(max_length=len(NotificationKind))

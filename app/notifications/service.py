@@ -1,4 +1,4 @@
-"""The caller's own notifications: list them, mark them read."""
+"""The caller's own notifications: list them, mark them read; what goes to their phones."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlmodel import Session, col
 
 from app.auth.deps import Principal
 from app.core import clock
-from app.notifications.models import Notification
-from app.notifications.schemas import MarkRead
+from app.notifications.models import Notification, NotificationSettings
+from app.notifications.schemas import MarkRead, SettingsUpdate
 
 
 def list_own(
@@ -54,3 +54,21 @@ def mark_read(session: Session, principal: Principal, body: MarkRead) -> tuple[i
         select(func.count()).select_from(Notification).where(mine, unread)
     ).scalar_one()
     return changed.rowcount, left  # type: ignore[attr-defined]
+
+
+def settings_of(session: Session, principal: Principal) -> NotificationSettings | None:
+    """The caller's stored choice, None while the defaults (everything pushed) apply."""
+    return session.get(NotificationSettings, principal.id)
+
+
+def update_settings(
+    session: Session, principal: Principal, body: SettingsUpdate
+) -> NotificationSettings:
+    row = session.get(NotificationSettings, principal.id) or NotificationSettings(
+        user_id=principal.id
+    )
+    row.push_muted = sorted({str(kind) for kind in body.push_muted})
+    row.updated_at = clock.now()
+    session.add(row)
+    session.flush()
+    return row

@@ -1,4 +1,4 @@
-"""Helpers of the notification tests: a fan-out pass as the worker runs it, and each demo
+"""Shared pieces of the notification tests: a fan-out pass as the worker runs it, and each demo
 user's notifications read over HTTP."""
 
 from __future__ import annotations

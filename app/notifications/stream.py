@@ -1,0 +1,170 @@
+"""The live stream: each API process reads new notification rows once per poll and hands
+each to the open streams of its recipient, so many streams cost one query, and an idle
+stream holds no database connection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session, col
+
+from app.core import clock
+from app.core.config import get_settings
+from app.core.db import get_engine
+from app.core.errors import TooManyStreams
+from app.notifications.models import Notification
+
+log = logging.getLogger("app.notifications.stream")
+
+# One poll reads at most this many rows; the next poll goes on from the last one.
+READ_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    user_id: uuid.UUID
+    kind: str
+    data: dict[str, Any]
+    incident_id: uuid.UUID | None
+
+
+def _rows_after(
+    engine: Engine, after_id: int, user_id: uuid.UUID | None, limit: int
+) -> list[Event]:
+    query = select(Notification).where(col(Notification.id) > after_id)
+    if user_id is not None:
+        query = query.where(col(Notification.user_id) == user_id)
+    with Session(engine) as session:
+        rows = session.execute(query.order_by(col(Notification.id)).limit(limit)).scalars()
+        return [Event(r.id or 0, r.user_id, r.kind, r.data, r.incident_id) for r in rows]
+
+
+def _newest_id(engine: Engine, user_id: uuid.UUID | None = None) -> int:
+    query = select(func.max(col(Notification.id)))
+    if user_id is not None:
+        query = query.where(col(Notification.user_id) == user_id)
+    with Session(engine) as session:
+        return int(session.execute(query).scalar_one() or 0)
+
+
+class Broadcaster:
+    """The process's reader of new notifications and its open streams, per user."""
+
+    def __init__(self) -> None:
+        self._streams: dict[uuid.UUID, set[asyncio.Queue[Event]]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._last_id = 0
+
+    def open_streams(self, user_id: uuid.UUID) -> int:
+        return len(self._streams.get(user_id, ()))
+
+    async def subscribe(self, user_id: uuid.UUID) -> asyncio.Queue[Event]:
+        """A queue receiving the user's new notifications, or TooManyStreams (429)."""
+        await self._running()
+        cap = get_settings().stream_per_user_cap
+        queues = self._streams.setdefault(user_id, set())
+        if len(queues) >= cap:
+            raise TooManyStreams(
+                f"At most {cap} live streams per user are open at once; close one first",
+                limit=cap,
+            )
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        queues.add(queue)
+        return queue
+
+    def unsubscribe(self, user_id: uuid.UUID, queue: asyncio.Queue[Event]) -> None:
+        queues = self._streams.get(user_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self._streams[user_id]
+
+    async def _running(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and self._task is not None and not self._task.done():
+            return
+        # A new event loop (the process started serving again): streams of the old one are gone.
+        self._streams = {}
+        self._loop = loop
+        self._last_id = await asyncio.to_thread(_newest_id, get_engine())
+        self._task = loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        engine = get_engine()
+        while True:
+            await asyncio.sleep(get_settings().stream_poll_seconds)
+            try:
+                events = await asyncio.to_thread(
+                    _rows_after, engine, self._last_id, None, READ_BATCH
+                )
+            except Exception:  # the database is away for a moment: try again at the next poll
+                log.exception("reading new notifications failed")
+                continue
+            for event in events:
+                self._last_id = event.id
+                for queue in self._streams.get(event.user_id, ()):
+                    queue.put_nowait(event)
+
+
+broadcaster = Broadcaster()
+
+
+@dataclass(frozen=True)
+class Message:
+    """One SSE event: its id (None for `ready`), type and JSON data."""
+
+    id: int | None
+    event: str
+    data: dict[str, Any]
+
+
+def _message(event: Event) -> Message:
+    data = {"incident_id": str(event.incident_id) if event.incident_id else None, **event.data}
+    return Message(event.id, event.kind, data)
+
+
+async def messages(
+    user_id: uuid.UUID,
+    queue: asyncio.Queue[Event],
+    expires_at: datetime,
+    last_event_id: int | None,
+) -> AsyncIterator[Message]:
+    """`ready`, then what was missed since `last_event_id` (or `reset` if more than the
+    backlog limit), then each new notification, until the access token expires."""
+    engine = get_engine()
+    try:
+        yield Message(None, "ready", {"expires_at": expires_at.isoformat()})
+        sent = 0
+        if last_event_id is not None:
+            sent = last_event_id
+            limit = get_settings().stream_backlog_limit
+            missed = await asyncio.to_thread(_rows_after, engine, last_event_id, user_id, limit + 1)
+            if len(missed) > limit:
+                sent = await asyncio.to_thread(_newest_id, engine, user_id)
+                yield Message(sent, "reset", {"missed_more_than": limit})
+            else:
+                for event in missed:
+                    yield _message(event)
+                    sent = event.id
+        while True:
+            left = (expires_at - clock.now()).total_seconds()
+            if left <= 0:
+                return
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=left)
+            except TimeoutError:
+                return
+            if event.id > sent:
+                yield _message(event)
+                sent = event.id
+    finally:
+        broadcaster.unsubscribe(user_id, queue)

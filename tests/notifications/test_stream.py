@@ -1,0 +1,148 @@
+"""GET /stream through a real uvicorn, read by an httpx streaming client as the SPA reads it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.config import get_settings
+from tests.lifecycle.flow import INCIDENT
+
+PROBLEM = "https://trantib.tangerangkota.go.id/problems/"
+
+
+class Stream:
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.lines = response.iter_lines()
+
+    def next_event(self) -> dict[str, Any]:
+        """The next event's fields (comment lines, the pings, skipped)."""
+        event: dict[str, Any] = {}
+        for line in self.lines:
+            if not line:
+                if event:
+                    return event
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            event[name] = value.removeprefix(" ")
+        raise AssertionError(f"the stream ended; so far {event}")
+
+
+@pytest.fixture
+def open_stream(live_url, auth):  # type: ignore[no-untyped-def]
+    @contextmanager
+    def opened(username: str, **headers: str) -> Iterator[Stream]:
+        with (
+            httpx.Client(base_url=live_url, timeout=httpx.Timeout(10.0)) as http,
+            http.stream("GET", "/api/v1/stream", headers={**auth(username), **headers}) as response,
+        ):
+            assert response.status_code == 200, response.read()
+            assert response.headers["content-type"].startswith("text/event-stream")
+            stream = Stream(response)
+            assert stream.next_event()["event"] == "ready"
+            yield stream
+
+    return opened
+
+
+def test_a_task_assigned_by_another_users_action_arrives(open_stream, flow, fan_out, told):
+    with open_stream("camat.ciledug") as stream:
+        flow.create()  # by the Kasi Trantib: the Camat now has a task
+        fan_out()
+        event = stream.next_event()
+    assert event["event"] == "task.assigned"
+    [notification] = told("camat.ciledug")
+    assert int(event["id"]) == notification["id"]
+    assert json.loads(event["data"])["incident_id"] == notification["incident_id"]
+
+
+def test_resume_replays_what_was_missed(open_stream, flow, fan_out, told):
+    flow.create()
+    fan_out()
+    [notification] = told("camat.ciledug")
+    with open_stream("camat.ciledug", **{"Last-Event-ID": "0"}) as stream:
+        event = stream.next_event()
+    assert (event["event"], int(event["id"])) == ("task.assigned", notification["id"])
+
+
+def test_more_missed_than_the_backlog_is_a_reset(
+    open_stream, flow, flow_for, fan_out, told, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "stream_backlog_limit", 1)
+    flow.create()
+    flow_for("ciledug").create()
+    fan_out()
+    newest = told("camat.ciledug")[-1]["id"]
+    with open_stream("camat.ciledug", **{"Last-Event-ID": "0"}) as stream:
+        event = stream.next_event()
+    assert (event["event"], int(event["id"])) == ("reset", newest)
+
+
+def test_beyond_the_per_user_cap_is_429(open_stream, live_url, auth, monkeypatch):
+    monkeypatch.setattr(get_settings(), "stream_per_user_cap", 2)
+    with open_stream("camat.ciledug"), open_stream("camat.ciledug"):
+        response = httpx.get(f"{live_url}/api/v1/stream", headers=auth("camat.ciledug"))
+        assert response.status_code == 429, response.text
+        assert response.json()["type"] == PROBLEM + "too-many-streams"
+        # Another user is not counted against the Camat's streams.
+        with open_stream("kasi.ciledug"):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("username", "headers", "status", "kind"),
+    [
+        (None, {}, 401, "unauthorized"),
+        ("admin", {}, 403, "insufficient-scope"),
+        ("camat.ciledug", {"Last-Event-ID": "soon"}, 422, "validation-error"),
+    ],
+)
+def test_refusals(live_url, auth, username, headers, status, kind) -> None:  # type: ignore[no-untyped-def]
+    headers = {**(auth(username) if username else {}), **headers}
+    response = httpx.get(f"{live_url}/api/v1/stream", headers=headers, timeout=10)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == PROBLEM + kind
+
+
+def test_each_stream_carries_only_its_users_notifications(open_stream, flow, flow_for, fan_out):
+    with open_stream("camat.cipondoh") as other:
+        flow.create()  # in Ciledug: the Camat of Cipondoh is not told of it
+        fan_out()
+        elsewhere = flow_for("cipondoh")
+        elsewhere.create(location={**INCIDENT["location"], "kelurahan": "Petir"})
+        fan_out()
+        # The first thing they hear is from Cipondoh: the Ciledug event passed them by.
+        assert json.loads(other.next_event()["data"])["incident_id"] == elsewhere.incident_id
+
+
+def test_the_stream_ends_when_the_access_token_expires(open_stream, monkeypatch):
+    monkeypatch.setattr(get_settings(), "access_token_minutes", 0.05)
+    started = time.monotonic()
+    with open_stream("camat.ciledug") as stream, pytest.raises(AssertionError, match="ended"):
+        stream.next_event()
+    assert time.monotonic() - started < 8
+
+
+def test_forty_open_streams_leave_the_api_answering(live_url, auth, monkeypatch):
+    monkeypatch.setattr(get_settings(), "stream_per_user_cap", 40)
+    headers = auth("camat.ciledug")
+    limits = httpx.Limits(max_connections=50)
+    with httpx.Client(base_url=live_url, timeout=10, limits=limits) as http, ExitStack() as open_:
+        for _ in range(40):
+            response = open_.enter_context(http.stream("GET", "/api/v1/stream", headers=headers))
+            assert Stream(response).next_event()["event"] == "ready"
+        started = time.monotonic()
+        tasks = http.get("/api/v1/tasks", headers=headers)
+        took = time.monotonic() - started
+    assert tasks.status_code == 200, tasks.text
+    assert took < 1.0
