@@ -19,6 +19,7 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.db import get_engine
 from app.core.errors import TooManyStreams
+from app.notifications import fanout
 from app.notifications.models import Notification
 
 log = logging.getLogger("app.notifications.stream")
@@ -53,6 +54,14 @@ def _newest_id(engine: Engine, user_id: uuid.UUID | None = None) -> int:
         query = query.where(col(Notification.user_id) == user_id)
     with Session(engine) as session:
         return int(session.execute(query).scalar_one() or 0)
+
+
+def _tell_and_read(engine: Engine, after_id: int) -> list[Event]:
+    """Tell the outbox events committed since the last poll (a read without a lock when there
+    are none), then read the rows past `after_id`: an open app hears of an action within a poll,
+    not at the worker's next pass."""
+    fanout.run_pass(engine)
+    return _rows_after(engine, after_id, None, READ_BATCH)
 
 
 class Broadcaster:
@@ -103,9 +112,7 @@ class Broadcaster:
         while True:
             await asyncio.sleep(get_settings().stream_poll_seconds)
             try:
-                events = await asyncio.to_thread(
-                    _rows_after, engine, self._last_id, None, READ_BATCH
-                )
+                events = await asyncio.to_thread(_tell_and_read, engine, self._last_id)
             except Exception:  # the database is away for a moment: try again at the next poll
                 log.exception("reading new notifications failed")
                 continue

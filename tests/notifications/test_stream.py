@@ -65,6 +65,18 @@ def test_a_task_assigned_by_another_users_action_arrives(open_stream, flow, fan_
     assert json.loads(event["data"])["incident_id"] == notification["incident_id"]
 
 
+def test_an_open_app_hears_of_an_action_within_a_poll_without_the_worker(
+    open_stream, flow, told
+) -> None:
+    # No fan-out pass by the test and no worker: the API process holding the stream tells.
+    with open_stream("camat.ciledug") as stream:
+        created = flow.create()
+        # Without the process's own pass nothing would come: the read times out.
+        event = stream.next_event()
+    assert event["event"] == "task.assigned"
+    assert json.loads(event["data"])["incident_id"] == created["id"]
+
+
 def test_resume_replays_what_was_missed(open_stream, flow, fan_out, told):
     flow.create()
     fan_out()
