@@ -146,15 +146,27 @@ def test_the_stream_ends_when_the_access_token_expires(open_stream, monkeypatch)
 
 
 def test_forty_open_streams_leave_the_api_answering(live_url, auth, monkeypatch):
-    monkeypatch.setattr(get_settings(), "stream_per_user_cap", 40)
+    # Four turns for requests, ten times as many open streams: a stream that took a turn would
+    # hold it for hours, the fifth stream and GET /tasks would wait and then get 503.
+    settings = get_settings()
+    monkeypatch.setattr(settings, "stream_per_user_cap", 40)
+    monkeypatch.setattr(settings, "max_requests_in_progress", 4)
+    monkeypatch.setattr(settings, "queue_timeout_seconds", 2.0)
     headers = auth("camat.ciledug")
     limits = httpx.Limits(max_connections=50)
     with httpx.Client(base_url=live_url, timeout=10, limits=limits) as http, ExitStack() as open_:
+        # Each reader kept: a reader let go closes its connection, and the stream with it.
+        streams = []
         for _ in range(40):
             response = open_.enter_context(http.stream("GET", "/api/v1/stream", headers=headers))
-            assert Stream(response).next_event()["event"] == "ready"
+            streams.append(Stream(response))
+            assert streams[-1].next_event()["event"] == "ready"
         started = time.monotonic()
         tasks = http.get("/api/v1/tasks", headers=headers)
         took = time.monotonic() - started
+        # The forty are still open: the server counts them against the Camat's cap.
+        beyond = httpx.get(f"{live_url}/api/v1/stream", headers=headers)
     assert tasks.status_code == 200, tasks.text
     assert took < 1.0
+    assert beyond.status_code == 429, beyond.text
+    assert beyond.json()["type"] == PROBLEM + "too-many-streams"
