@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -170,3 +171,67 @@ def test_forty_open_streams_leave_the_api_answering(live_url, auth, monkeypatch)
     assert took < 1.0
     assert beyond.status_code == 429, beyond.text
     assert beyond.json()["type"] == PROBLEM + "too-many-streams"
+
+
+def test_concurrent_fan_out_passes_lose_and_repeat_nothing(open_stream, flow, engine, told):
+    # Two workers' passes and the API process's own, all at once, while actions commit: a
+    # notification committed after a higher id was read would be skipped by "rows after id".
+    from app.notifications.fanout import run_pass
+
+    incidents = 8
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def passes() -> None:
+        try:
+            while not stop.is_set():
+                run_pass(engine)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    with open_stream("camat.ciledug") as stream:
+        workers = [threading.Thread(target=passes) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        try:
+            for _ in range(incidents):
+                flow.create()  # by the Kasi Trantib: each one a task for the Camat
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join(timeout=30)
+        run_pass(engine)
+        expected = [n["id"] for n in told("camat.ciledug")]
+        arrived: list[int] = []
+        while len(arrived) < len(expected):
+            event = stream.next_event()
+            if "id" in event:
+                arrived.append(int(event["id"]))
+    assert not failures, failures
+    assert len(expected) == incidents
+    assert sorted(arrived) == sorted(expected)
+
+
+def test_a_fan_out_pass_waits_for_the_one_in_progress(open_stream, flow, engine, told):
+    # Serialised passes commit in id order: one that could commit past a pass still open
+    # would let a stream read its higher id first and skip the lower one committed later.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has a single writer anyway")
+    from sqlmodel import Session
+
+    from app.notifications.fanout import lock, run_pass
+
+    with open_stream("camat.ciledug") as stream:
+        with Session(engine) as in_progress:
+            lock(in_progress)
+            flow.create()  # the API process's own pass waits for the lock too
+            second = threading.Thread(target=run_pass, args=(engine,))
+            second.start()
+            second.join(timeout=1.5)
+            waited = second.is_alive()
+            in_progress.commit()
+        second.join(timeout=30)
+        event = stream.next_event()
+    assert waited
+    [notification] = told("camat.ciledug")
+    assert (event["event"], int(event["id"])) == ("task.assigned", notification["id"])
