@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
-from app.core.schemas import ActionBody
+from app.core.schemas import ActionBody, ResponseBody
 from app.documents.schemas import IssuedDocumentFields
 
 DEFAULT_CLASSIFICATION = "300.1.2.1"  # Tata Operasional Polisi Pamong Praja (Permendagri 83/2022)
@@ -49,7 +49,7 @@ class ArchiveCreate(ActionBody):
     }
 
 
-class ManifestEntry(BaseModel):
+class ManifestEntry(ResponseBody):
     type: str = Field(
         description="surat_perintah_walikota, instruction, draft_version, verification, "
         "surat_perintah, issued_document (an issued PDF), signed_copy, briefing, field_report, "
@@ -78,7 +78,7 @@ class ManifestEntry(BaseModel):
 _OPTIONAL = frozenset({"version", "record_sha256"})
 
 
-class ArchiveRecordSummary(BaseModel):
+class ArchiveRecordSummary(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     unit_id: int
@@ -102,14 +102,14 @@ class ArchiveRecordPublic(IssuedDocumentFields, ArchiveRecordSummary):
     occurred_at: datetime
 
 
-class ArchiveRecordPage(BaseModel):
+class ArchiveRecordPage(ResponseBody):
     items: list[ArchiveRecordSummary]
     total: int
     limit: int
     offset: int
 
 
-class Mismatch(BaseModel):
+class Mismatch(ResponseBody):
     type: str
     id: uuid.UUID
     part: str = Field(
@@ -121,7 +121,7 @@ class Mismatch(BaseModel):
     actual: str | None = Field(description="As stored now; null when it is gone")
 
 
-class VerifyResult(BaseModel):
+class VerifyResult(ResponseBody):
     valid: bool
     checked: int = Field(description="Manifest entries checked")
     checked_at: datetime = Field(

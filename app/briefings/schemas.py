@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from app.core.schemas import ActionBody, RequestBody
+from app.core.schemas import ActionBody, RequestBody, ResponseBody
 
 MAX_MEMBERS = 30
 
@@ -75,7 +75,7 @@ class BriefingCreate(ActionBody):
     }
 
 
-class BriefingPublic(BaseModel):
+class BriefingPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     members: list[uuid.UUID]

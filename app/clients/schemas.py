@@ -7,10 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from app.auth.roles import ROLE_SCOPES, Role
-from app.core.schemas import RequestBody
+from app.core.schemas import RequestBody, ResponseBody
 from app.units.models import UnitPublic
 
 CLIENT_SCOPES: tuple[str, ...] = tuple(sorted(str(s) for s in ROLE_SCOPES[Role.service]))
@@ -101,7 +101,7 @@ class ClientUpdate(RequestBody):
         return self
 
 
-class ClientPublic(BaseModel):
+class ClientPublic(ResponseBody):
     client_id: str = Field(description="The `client_id` of the client-credentials grant")
     name: str
     description: str
@@ -119,7 +119,7 @@ class ClientCreated(ClientPublic):
     client_secret: str = Field(description="Shown only in this answer; store it securely")
 
 
-class ClientSecret(BaseModel):
+class ClientSecret(ResponseBody):
     client_id: str
     client_secret: str = Field(
         description="The new secret, shown only in this answer; the old one no longer works"

@@ -72,10 +72,17 @@ class ActionBody(RequestBody):
     )
 
 
+class ResponseBody(BaseModel):
+    """Base of every response body: a field the service always sends is required in the
+    contract even when it has a default, so that generated clients type it as present."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(ResponseBody, Generic[T]):
     items: list[T]
     total: int
     limit: int

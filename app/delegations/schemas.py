@@ -6,14 +6,14 @@ import uuid
 from datetime import date, datetime
 from typing import Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from app.core.schemas import AwareDatetime, RequestBody
+from app.core.schemas import AwareDatetime, RequestBody, ResponseBody
 from app.core.types import Line
 from app.delegations.models import DelegationKind, Position
 
 
-class ActingAs(BaseModel):
+class ActingAs(ResponseBody):
     """The capacity a deputy acted in, kept with the record as it was at the time."""
 
     position: Position
@@ -84,7 +84,7 @@ class DelegationRevoke(RequestBody):
     }
 
 
-class PersonRef(BaseModel):
+class PersonRef(ResponseBody):
     id: uuid.UUID
     username: str
     full_name: str
@@ -92,7 +92,7 @@ class PersonRef(BaseModel):
     nip: str | None
 
 
-class DelegationPublic(BaseModel):
+class DelegationPublic(ResponseBody):
     id: uuid.UUID
     unit_id: int
     unit_code: str
@@ -112,7 +112,7 @@ class DelegationPublic(BaseModel):
     in_force: bool = Field(description="In force at the time of this answer")
 
 
-class DelegationEventPublic(BaseModel):
+class DelegationEventPublic(ResponseBody):
     seq: int
     delegation_id: uuid.UUID
     action: str
@@ -124,14 +124,14 @@ class DelegationEventPublic(BaseModel):
     hash: str
 
 
-class DelegationAudit(BaseModel):
+class DelegationAudit(ResponseBody):
     unit_id: int
     events: list[DelegationEventPublic]
     chain_valid: bool
     first_broken_seq: int | None
 
 
-class PostHolder(BaseModel):
+class PostHolder(ResponseBody):
     position: Position
     jabatan: str = Field(examples=["CAMAT CILEDUG"])
     holder: PersonRef | None = Field(description="The post's own active holder (definitif)")
@@ -139,7 +139,7 @@ class PostHolder(BaseModel):
     vacant: bool = Field(description="No holder and no Plt: work waiting on the post stalls")
 
 
-class HeldPost(BaseModel):
+class HeldPost(ResponseBody):
     """A post the caller takes the actions of now."""
 
     position: str

@@ -6,12 +6,12 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, Field
 
-from app.core.schemas import RequestBody
+from app.core.schemas import RequestBody, ResponseBody
 
 
-class IssuedDocumentFields(BaseModel):
+class IssuedDocumentFields(ResponseBody):
     document_sha256: str | None = Field(
         default=None,
         description="SHA-256 of the issued PDF (GET …/document serves exactly these bytes); "
@@ -54,6 +54,9 @@ class LetterheadBody(RequestBody):
 
 
 class LetterheadPublic(LetterheadBody):
+    # The kop as stored: every field is sent, null when unset (see ResponseBody).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     unit: str = Field(description="The kecamatan's code")
     is_default: bool = Field(description="True until an administrator sets the kop")
     updated_at: datetime | None
@@ -63,7 +66,7 @@ class LetterheadPublic(LetterheadBody):
     logo_content_type: Literal["image/png", "image/jpeg"] | None = None
 
 
-class SignedCopyPublic(BaseModel):
+class SignedCopyPublic(ResponseBody):
     id: uuid.UUID
     order_id: uuid.UUID
     incident_id: uuid.UUID
@@ -76,7 +79,7 @@ class SignedCopyPublic(BaseModel):
     recorded_at: datetime
 
 
-class VerificationStatus(BaseModel):
+class VerificationStatus(ResponseBody):
     """What the public may learn of an issued document: its identity and whether it stands."""
 
     document_type: str = Field(examples=["Surat Perintah"])
@@ -90,7 +93,7 @@ class VerificationStatus(BaseModel):
     pages: int
 
 
-class VerificationMatch(BaseModel):
+class VerificationMatch(ResponseBody):
     matches: bool = Field(description="True when the PDF sent is byte-identical to the one issued")
     sha256: str = Field(description="SHA-256 of the bytes sent")
     issued_sha256: str

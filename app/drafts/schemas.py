@@ -7,9 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody
+from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody, ResponseBody
 from app.documents.schemas import IssuedDocumentFields
 
 
@@ -207,7 +207,7 @@ class SubmitBody(ActionBody):
     }
 
 
-class DraftVersionPublic(BaseModel):
+class DraftVersionPublic(ResponseBody):
     number: int
     content: dict[str, Any]
     content_sha256: str
@@ -221,7 +221,7 @@ class ReportPublic(IssuedDocumentFields, DraftVersionPublic):
     """The Laporan Pelaksanaan: the approved version of the report draft, and its PDF."""
 
 
-class DraftPublic(BaseModel):
+class DraftPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     unit_id: int
@@ -237,6 +237,6 @@ class DraftPublic(BaseModel):
     content_sha256: str
 
 
-class DraftVersionList(BaseModel):
+class DraftVersionList(ResponseBody):
     draft_id: uuid.UUID
     versions: list[DraftVersionPublic]

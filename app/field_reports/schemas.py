@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+from app.core.schemas import ActionBody, AwareDatetime, RequestBody, ResponseBody
 
 
 class Situation(StrEnum):
@@ -131,7 +131,7 @@ class FieldReportCreate(ActionBody):
     }
 
 
-class FieldReportPublic(BaseModel):
+class FieldReportPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     author_id: uuid.UUID
@@ -160,7 +160,7 @@ class FieldWorkClose(ActionBody):
     }
 
 
-class FieldWorkClosed(BaseModel):
+class FieldWorkClosed(ResponseBody):
     incident_id: uuid.UUID
     current_step: int
     reason: str
@@ -169,7 +169,7 @@ class FieldWorkClosed(BaseModel):
     occurred_at: datetime
 
 
-class AttachmentPublic(BaseModel):
+class AttachmentPublic(ResponseBody):
     id: uuid.UUID
     field_report_id: uuid.UUID
     incident_id: uuid.UUID

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field, computed_field, create_model
 
 from app.core.http import etag
-from app.core.schemas import ActionBody, AwareDatetime, RequestBody
+from app.core.schemas import ActionBody, AwareDatetime, RequestBody, ResponseBody
 from app.delegations.schemas import ActingAs
 from app.incidents.models import EscalationLevel, IncidentKind
 
@@ -127,13 +127,13 @@ class CancelBody(ActionBody):
     }
 
 
-class UnitRef(BaseModel):
+class UnitRef(ResponseBody):
     id: int
     code: str
     name: str
 
 
-class IncidentPublic(BaseModel):
+class IncidentPublic(ResponseBody):
     id: uuid.UUID
     register_number: str
     unit: UnitRef
@@ -200,7 +200,7 @@ def with_incident(model: type[BaseModel]) -> type[BaseModel]:
     )
 
 
-class IncidentSummary(BaseModel):
+class IncidentSummary(ResponseBody):
     id: uuid.UUID
     register_number: str
     unit_id: int
@@ -214,14 +214,14 @@ class IncidentSummary(BaseModel):
     updated_at: datetime
 
 
-class IncidentPage(BaseModel):
+class IncidentPage(ResponseBody):
     items: list[IncidentSummary]
     total: int
     limit: int
     offset: int
 
 
-class EscalationPublic(BaseModel):
+class EscalationPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     from_level: str | None
@@ -232,7 +232,7 @@ class EscalationPublic(BaseModel):
     recorded_at: datetime
 
 
-class AuditEventPublic(BaseModel):
+class AuditEventPublic(ResponseBody):
     seq: int
     action: str
     sop_version: str | None = Field(
@@ -254,14 +254,14 @@ class AuditEventPublic(BaseModel):
     hash: str
 
 
-class AuditTrail(BaseModel):
+class AuditTrail(ResponseBody):
     incident_id: uuid.UUID
     events: list[AuditEventPublic]
     chain_valid: bool
     first_broken_seq: int | None
 
 
-class Task(BaseModel):
+class Task(ResponseBody):
     incident_id: uuid.UUID
     register_number: str
     title: str
@@ -280,5 +280,5 @@ class Task(BaseModel):
     )
 
 
-class TaskList(BaseModel):
+class TaskList(ResponseBody):
     items: list[Task]

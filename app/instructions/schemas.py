@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from app.core.schemas import ActionBody
+from app.core.schemas import ActionBody, ResponseBody
 
 
 class InstructionCreate(ActionBody):
@@ -26,7 +26,7 @@ class InstructionCreate(ActionBody):
     }
 
 
-class InstructionPublic(BaseModel):
+class InstructionPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     danru_id: uuid.UUID

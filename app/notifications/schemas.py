@@ -6,13 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from app.core.schemas import RequestBody
+from app.core.schemas import RequestBody, ResponseBody
 from app.notifications.models import NotificationKind
 
 
-class NotificationPublic(BaseModel):
+class NotificationPublic(ResponseBody):
     id: int = Field(description="Increases with every notification: the live stream's event id")
     kind: NotificationKind
     incident_id: uuid.UUID | None
@@ -41,12 +41,12 @@ class MarkRead(RequestBody):
         return self
 
 
-class MarkedRead(BaseModel):
+class MarkedRead(ResponseBody):
     marked: int = Field(description="How many of the caller's unread notifications are now read")
     unread: int = Field(description="How many of the caller's notifications are still unread")
 
 
-class SettingsPublic(BaseModel):
+class SettingsPublic(ResponseBody):
     push_muted: list[NotificationKind] = Field(
         description="Kinds not sent to the caller's phones; every other kind is, at any hour"
     )

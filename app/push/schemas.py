@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
-from app.core.schemas import RequestBody
+from app.core.schemas import RequestBody, ResponseBody
 from app.webhooks.ssrf import URL_MAX, syntax_problem
 
 
@@ -67,7 +67,7 @@ class PushSubscriptionPut(RequestBody):
     }
 
 
-class PushSubscriptionPublic(BaseModel):
+class PushSubscriptionPublic(ResponseBody):
     id: uuid.UUID
     endpoint: str
     user_agent: str | None
@@ -76,7 +76,7 @@ class PushSubscriptionPublic(BaseModel):
     last_delivered_at: datetime | None
 
 
-class VapidPublicKey(BaseModel):
+class VapidPublicKey(ResponseBody):
     public_key: str = Field(
         description="applicationServerKey for PushManager.subscribe(): the VAPID public key, "
         "an uncompressed P-256 point in base64url"

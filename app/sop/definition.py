@@ -43,7 +43,9 @@ KECAMATAN_ROLES = frozenset({Role.camat, Role.sekcam, Role.kasi_trantib, Role.da
 class RuleDefinition(BaseModel):
     """Who takes some actions of a step: a role with a scope, at a stage, narrowed to a person."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
     actions: tuple[str, ...] = Field(min_length=1)
     role: str
@@ -55,7 +57,9 @@ class RuleDefinition(BaseModel):
 class IncidentActionDefinition(BaseModel):
     """An action on the incident as a whole (cancel, escalate), allowed over a range of steps."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
     action: str
     role: str
@@ -67,7 +71,9 @@ class IncidentActionDefinition(BaseModel):
 class BackdatingDefinition(BaseModel):
     """How far before the moment an action is recorded its claimed `occurred_at` may lie."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
     limit: str = Field(description='The furthest back a claim may go, e.g. "15 Menit"')
     reason_after: str = Field(
@@ -84,7 +90,9 @@ class BackdatingDefinition(BaseModel):
 
 
 class StepDefinition(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
     number: int = Field(ge=1)
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)
@@ -141,14 +149,18 @@ class SuperiorDefinition(BaseModel):
     """Who answers for a role's late step: a role of the kecamatan (narrowed to the person an
     assignment names, e.g. the Danru who dispatched a member), or the city's `pimpinan`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
     role: str
     assignment: str | None = None
 
 
 class SopDefinition(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
     code: str
     version: str = Field(max_length=32)

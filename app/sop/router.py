@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.auth.deps import Principal, require
 from app.core.errors import NotFound
 from app.core.http import problems
+from app.core.schemas import ResponseBody
 from app.sop.definition import SopDefinition, registry
 
 router = APIRouter(tags=["sop"])
@@ -17,14 +18,14 @@ router = APIRouter(tags=["sop"])
 VersionName = Annotated[str, Field(max_length=32)]
 
 
-class SopVersion(BaseModel):
+class SopVersion(ResponseBody):
     version: VersionName
     title: str
     steps: int = Field(description="How many steps the version has")
     active: bool = Field(description="Whether new incidents start under this version")
 
 
-class SopVersionList(BaseModel):
+class SopVersionList(ResponseBody):
     active: VersionName
     items: list[SopVersion]
 

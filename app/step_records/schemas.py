@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from app.core.schemas import ActionBody, RequestBody
+from app.core.schemas import ActionBody, RequestBody, ResponseBody
 
 
 class Contact(RequestBody):
@@ -37,13 +37,13 @@ class StepRecordCreate(ActionBody):
     }
 
 
-class ContactPublic(BaseModel):
+class ContactPublic(ResponseBody):
     name: str
     organization: str | None = None
     phone: str | None = None
 
 
-class StepRecordPublic(BaseModel):
+class StepRecordPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     sop_version: str

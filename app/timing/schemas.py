@@ -6,15 +6,15 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from app.core.schemas import RequestBody
+from app.core.schemas import RequestBody, ResponseBody
 from app.timing.calendars import DayKind
 
 RunStatusText = Literal["on_time", "late", "running", "at_risk", "breached", "cancelled"]
 
 
-class RunTiming(BaseModel):
+class RunTiming(ResponseBody):
     """One run of one step, measured by its calendar."""
 
     id: uuid.UUID
@@ -63,7 +63,7 @@ class RunTiming(BaseModel):
     backdated_reason: str | None
 
 
-class StatusCounts(BaseModel):
+class StatusCounts(ResponseBody):
     on_time: int = 0
     late: int = 0
     running: int = 0
@@ -72,7 +72,7 @@ class StatusCounts(BaseModel):
     cancelled: int = 0
 
 
-class TimelineTotals(BaseModel):
+class TimelineTotals(ResponseBody):
     started_at: datetime | None
     ended_at: datetime | None = Field(description="Last completion; null while a step runs")
     elapsed_seconds: int = Field(
@@ -83,20 +83,20 @@ class TimelineTotals(BaseModel):
     statuses: StatusCounts
 
 
-class Timeline(BaseModel):
+class Timeline(ResponseBody):
     incident_id: uuid.UUID
     as_of: datetime
     runs: list[RunTiming]
     totals: TimelineTotals
 
 
-class UnitRef(BaseModel):
+class UnitRef(ResponseBody):
     id: int
     code: str
     name: str
 
 
-class StepStats(BaseModel):
+class StepStats(ResponseBody):
     unit: UnitRef | None = Field(description="Null on rows that cover every unit in scope")
     sop_version: str = Field(description="The SOP version the runs' incidents run under")
     step: int
@@ -128,7 +128,7 @@ class StepStats(BaseModel):
     max_elapsed_seconds: int | None
 
 
-class SummaryScope(BaseModel):
+class SummaryScope(ResponseBody):
     unit: UnitRef | None
     from_: datetime | None = Field(alias="from")
     to: datetime | None
@@ -136,7 +136,7 @@ class SummaryScope(BaseModel):
     sop_version: str | None
 
 
-class SlaSummary(BaseModel):
+class SlaSummary(ResponseBody):
     scope: SummaryScope
     by_step: list[StepStats] = Field(description="Per step over every unit in scope")
     by_unit: list[StepStats] = Field(
@@ -144,7 +144,7 @@ class SlaSummary(BaseModel):
     )
 
 
-class Breach(BaseModel):
+class Breach(ResponseBody):
     run_id: uuid.UUID
     incident_id: uuid.UUID
     register_number: str
@@ -173,7 +173,7 @@ class Breach(BaseModel):
     )
 
 
-class BreachPage(BaseModel):
+class BreachPage(ResponseBody):
     as_of: datetime
     items: list[Breach]
     total: int
@@ -181,7 +181,7 @@ class BreachPage(BaseModel):
     offset: int
 
 
-class CalendarDayPublic(BaseModel):
+class CalendarDayPublic(ResponseBody):
     date: date
     name: str
     kind: DayKind
@@ -190,7 +190,7 @@ class CalendarDayPublic(BaseModel):
     overridden: bool = Field(description="From the local override table, not the national list")
 
 
-class CalendarYear(BaseModel):
+class CalendarYear(ResponseBody):
     year: int
     days: list[CalendarDayPublic]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 from sqlmodel import col, select
 
 from app.auth.deps import Principal, require
@@ -14,6 +13,7 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.http import problems
+from app.core.schemas import ResponseBody
 from app.delegations import service as delegations
 from app.delegations.schemas import DelegationAudit, PostHolder
 from app.units.data import KECAMATAN, Kecamatan, kelurahan_code
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/units", tags=["units"], dependencies=[require(Scope.
 _BY_CODE: dict[str, Kecamatan] = {k.code: k for k in KECAMATAN}
 
 
-class Kelurahan(BaseModel):
+class Kelurahan(ResponseBody):
     code: str
     name: str
 

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
 from app.auth.roles import STAFF_ROLES, Role
+from app.core.schemas import ResponseBody
 from app.core.security import PASSWORD_MAX, PASSWORD_MIN
 from app.core.types import Line
 from app.delegations.schemas import HeldPost
@@ -63,7 +64,7 @@ Password = Annotated[
 ]
 
 
-class UserCreate(BaseModel):
+class UserCreate(ResponseBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -92,7 +93,7 @@ class UserCreate(BaseModel):
     password: Password
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(ResponseBody):
     """Only the fields sent change. `unit_id` and `nip` may be set to null."""
 
     model_config = ConfigDict(
@@ -114,7 +115,7 @@ class UserUpdate(BaseModel):
         return self
 
 
-class PasswordReset(BaseModel):
+class PasswordReset(ResponseBody):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"password": "ganti-kata-sandi-ini"}]}
     )
@@ -122,7 +123,7 @@ class PasswordReset(BaseModel):
     password: Password
 
 
-class UserPublic(BaseModel):
+class UserPublic(ResponseBody):
     id: uuid.UUID
     username: str
     full_name: str
@@ -135,7 +136,7 @@ class UserPublic(BaseModel):
     updated_at: datetime
 
 
-class Me(BaseModel):
+class Me(ResponseBody):
     id: uuid.UUID
     username: str
     full_name: str

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from app.core.schemas import ActionBody
+from app.core.schemas import ActionBody, ResponseBody
 from app.delegations.schemas import ActingAs
 
 
@@ -35,7 +35,7 @@ class VerificationCreate(ActionBody):
     }
 
 
-class VerificationPublic(BaseModel):
+class VerificationPublic(ResponseBody):
     id: uuid.UUID
     draft_id: uuid.UUID
     incident_id: uuid.UUID

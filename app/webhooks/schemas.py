@@ -7,9 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from app.core.schemas import RequestBody
+from app.core.schemas import RequestBody, ResponseBody
 from app.outbox.service import EVENT_TYPES
 from app.webhooks.models import DeliveryStatus
 from app.webhooks.ssrf import URL_MAX, syntax_problem
@@ -93,7 +93,7 @@ class SubscriptionUpdate(RequestBody):
         return self
 
 
-class SubscriptionPublic(BaseModel):
+class SubscriptionPublic(ResponseBody):
     id: uuid.UUID
     url: str
     description: str
@@ -114,7 +114,7 @@ class SubscriptionCreated(SubscriptionPublic):
     )
 
 
-class SecretRotated(BaseModel):
+class SecretRotated(ResponseBody):
     id: uuid.UUID
     secret: str = Field(description="The new signing secret; shown only in this answer")
     previous_secret_expires_at: datetime | None = Field(
@@ -122,7 +122,7 @@ class SecretRotated(BaseModel):
     )
 
 
-class AttemptPublic(BaseModel):
+class AttemptPublic(ResponseBody):
     number: int
     attempted_at: datetime
     duration_ms: int
@@ -131,7 +131,7 @@ class AttemptPublic(BaseModel):
     response_excerpt: str | None = Field(description="First 1 KB of the receiver's answer")
 
 
-class DeliveryPublic(BaseModel):
+class DeliveryPublic(ResponseBody):
     id: uuid.UUID
     subscription_id: uuid.UUID
     event_id: uuid.UUID = Field(description="The `webhook-id` header of every attempt")

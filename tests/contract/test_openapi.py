@@ -476,3 +476,74 @@ def test_the_headers_a_client_reads_are_declared_where_they_are_sent(document, f
     assert anonymous.status_code == 401 and "WWW-Authenticate" in anonymous.headers
     assert "WWW-Authenticate" in _declared(document, "get", "/api/v1/tasks", 401)
     assert "Retry-After" in _declared(document, "get", "/api/v1/tasks", 429)
+
+
+# Response schemas whose members may be absent: a problem's extension members belong to some
+# problem types only, and a client-credentials token has no refresh token (sent without nulls).
+OPTIONAL_MEMBERS_ALLOWED = {"Problem", "ValidationProblem", "TokenResponse"}
+
+
+def _schemas_under(node: Any, schemas: dict[str, Any], found: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in found:
+                found.add(name)
+                _schemas_under(schemas[name], schemas, found)
+        for value in node.values():
+            _schemas_under(value, schemas, found)
+    elif isinstance(node, list):
+        for value in node:
+            _schemas_under(value, schemas, found)
+    return found
+
+
+def test_every_member_of_an_answer_is_required(document):
+    """The service sends every member of its answers, null when unset; openapi-typescript
+    typed the ones with defaults as optional, so a client had to check for undefined."""
+    schemas = document["components"]["schemas"]
+    answers: set[str] = set()
+    asked: set[str] = set()
+    for operations in document["paths"].values():
+        for method in METHODS:
+            if method in operations:
+                _schemas_under(operations[method]["responses"], schemas, answers)
+                _schemas_under(operations[method].get("requestBody", {}), schemas, asked)
+                _schemas_under(operations[method].get("parameters", []), schemas, asked)
+    optional = {
+        name: sorted(set(schemas[name]["properties"]) - set(schemas[name].get("required", [])))
+        for name in answers - asked - OPTIONAL_MEMBERS_ALLOWED
+        if "properties" in schemas[name]
+    }
+    assert {name: members for name, members in optional.items() if members} == {}
+
+
+def test_answers_of_a_whole_incident_carry_every_required_member(document, flow, client):
+    """The required members are really sent: each JSON answer of an incident run to its end
+    validates against its declared schema (missing members fail here, not in a client)."""
+    registry = Registry().with_resource(
+        DOC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    flow.run_to(11)
+    calls = [
+        ("/api/v1/incidents/{incident_id}", f"/api/v1/incidents/{flow.incident_id}"),
+        ("/api/v1/drafts/{draft_id}", f"/api/v1/drafts/{flow.draft_id}"),
+        ("/api/v1/orders/{order_id}", f"/api/v1/orders/{flow.order_id}"),
+        ("/api/v1/incidents/{incident_id}/audit", f"/api/v1/incidents/{flow.incident_id}/audit"),
+        ("/api/v1/tasks", "/api/v1/tasks"),
+        ("/api/v1/users/me", "/api/v1/users/me"),
+    ]
+    checked = 0
+    for template, url in calls:
+        if template not in document["paths"]:
+            continue
+        response = client.get(url, headers=flow.as_("camat"))
+        assert response.status_code == 200, (url, response.text)
+        pointer = template.replace("~", "~0").replace("/", "~1")
+        answer = f"{DOC_URI}#/paths/{pointer}/get/responses/200/content/application~1json/schema"
+        validator = OAS31Validator({"$ref": answer}, registry=registry)
+        errors = [e.message for e in validator.iter_errors(response.json())]
+        assert errors == [], url
+        checked += 1
+    assert checked >= 5
