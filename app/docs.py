@@ -34,6 +34,7 @@ from starlette.responses import HTMLResponse
 from app.auth.deps import STAFF_SCHEME, SYSTEM_SCHEME
 from app.core.config import DEFAULT_DEMO_PASSWORD
 from app.core.errors import PROBLEM_JSON, TYPE_BASE, AppError, Problem
+from app.core.schemas import NAMED_ENUMS
 from app.idempotency.middleware import MAX_KEY_LENGTH
 
 DOCS_URL = "/docs"
@@ -274,6 +275,7 @@ def finish_openapi(document: dict[str, Any], *, demo_users: bool = False) -> dic
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())
+    schemas.update({name: dict(schema) for name, schema in NAMED_ENUMS.items()})
     _add_system_login(components.get("securitySchemes", {}))
     components["headers"] = RESPONSE_HEADERS
     # Paths are absolute on the host that serves the document; generators want it said.

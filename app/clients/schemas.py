@@ -10,7 +10,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from app.auth.roles import ROLE_SCOPES, Role
-from app.core.schemas import RequestBody, ResponseBody
+from app.core.schemas import RequestBody, ResponseBody, enum_reference
 from app.units.models import UnitPublic
 
 CLIENT_SCOPES: tuple[str, ...] = tuple(sorted(str(s) for s in ROLE_SCOPES[Role.service]))
@@ -26,9 +26,12 @@ def _distinct_sorted(values: list[str]) -> list[str]:
     return sorted(set(values))
 
 
-ClientScope = Annotated[
-    str, AfterValidator(_client_scope), Field(json_schema_extra={"enum": list(CLIENT_SCOPES)})
+# As answered: declared as the same enum, not checked again (a stored scope stays readable).
+ClientScopeName = Annotated[
+    str,
+    enum_reference("ClientScope", CLIENT_SCOPES, "A scope a service client's tokens may carry"),
 ]
+ClientScope = Annotated[ClientScopeName, AfterValidator(_client_scope)]
 ClientScopes = Annotated[
     list[ClientScope],
     Field(
@@ -105,7 +108,7 @@ class ClientPublic(ResponseBody):
     client_id: str = Field(description="The `client_id` of the client-credentials grant")
     name: str
     description: str
-    scopes: list[str]
+    scopes: list[ClientScopeName]
     unit: UnitPublic | None = Field(description="The kecamatan it acts for; null: every one")
     active: bool
     secret_rotated_at: datetime = Field(description="When the current secret was issued")

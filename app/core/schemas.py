@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from app.core import clock
 from app.core.types import check_text
@@ -77,6 +77,24 @@ class ResponseBody(BaseModel):
     contract even when it has a default, so that generated clients type it as present."""
 
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+# String sets checked by a validator of their own (for its message) rather than an Enum: the
+# contract declares each once, as components/schemas/<name> (app.docs adds them); written
+# inline, each field using one became a class of its own in generated clients.
+NAMED_ENUMS: dict[str, dict[str, Any]] = {}
+
+
+def enum_reference(name: str, values: tuple[str, ...], description: str) -> WithJsonSchema:
+    """The schema of a string that is one of `values`: a reference to the enum `name`. For
+    list items only (pydantic resolves a field's own reference among its definitions)."""
+    NAMED_ENUMS[name] = {
+        "type": "string",
+        "enum": list(values),
+        "title": name,
+        "description": description,
+    }
+    return WithJsonSchema({"$ref": f"#/components/schemas/{name}"})
 
 
 T = TypeVar("T")

@@ -226,7 +226,7 @@ def archive_bundle(record: ArchiveRecordDep, session: SessionDep) -> Response:
 
 _COPY_BODY = upload_body(
     "A PDF, JPEG or PNG; the type is read from the file's first bytes",
-    {"method": {"type": "string", "enum": ["tte_bsre", "basah"]}},
+    {"method": {"$ref": "#/components/schemas/SignatureMethod"}},
     required=("method",),
 )
 

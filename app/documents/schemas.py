@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import ConfigDict, Field
 
 from app.core.schemas import RequestBody, ResponseBody
+from app.documents.models import SignatureMethod
+
+
+class DocumentStatus(StrEnum):
+    """An issued document as it stands: in force, replaced by a later one, or cancelled."""
+
+    valid = "valid"
+    superseded = "superseded"
+    cancelled = "cancelled"
 
 
 class IssuedDocumentFields(ResponseBody):
@@ -70,7 +80,7 @@ class SignedCopyPublic(ResponseBody):
     id: uuid.UUID
     order_id: uuid.UUID
     incident_id: uuid.UUID
-    method: Literal["tte_bsre", "basah"]
+    method: SignatureMethod
     filename: str
     content_type: str
     size: int
@@ -87,7 +97,7 @@ class VerificationStatus(ResponseBody):
     issued_on: date
     kecamatan: str
     signer_jabatan: str = Field(examples=["CAMAT CILEDUG"])
-    status: Literal["valid", "superseded", "cancelled"]
+    status: DocumentStatus
     status_since: datetime | None = Field(description="When it was superseded or cancelled")
     sha256: str
     pages: int
@@ -97,4 +107,4 @@ class VerificationMatch(ResponseBody):
     matches: bool = Field(description="True when the PDF sent is byte-identical to the one issued")
     sha256: str = Field(description="SHA-256 of the bytes sent")
     issued_sha256: str
-    status: Literal["valid", "superseded", "cancelled"]
+    status: DocumentStatus

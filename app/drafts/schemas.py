@@ -11,6 +11,8 @@ from pydantic import Field, model_validator
 
 from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody, ResponseBody
 from app.documents.schemas import IssuedDocumentFields
+from app.drafts.models import DraftKind, DraftStatus
+from app.incidents.models import EscalationLevel
 
 
 class SigningCapacity(StrEnum):
@@ -81,7 +83,7 @@ class FinalSituation(StrEnum):
 class ChronologyEntry(RequestBody):
     at: AwareDatetime
     description: str = Field(min_length=2, max_length=2000)
-    escalation_level: Literal["hijau", "kuning", "merah"] | None = None
+    escalation_level: EscalationLevel | None = None
 
 
 class OrderDraftContent(RequestBody):
@@ -225,8 +227,8 @@ class DraftPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     unit_id: int
-    kind: Literal["order", "report"]
-    status: str
+    kind: DraftKind
+    status: DraftStatus
     stage: str | None
     current_version: int
     author_id: uuid.UUID

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, computed_field, create_model
 from app.core.http import etag
 from app.core.schemas import ActionBody, AwareDatetime, RequestBody, ResponseBody
 from app.delegations.schemas import ActingAs
-from app.incidents.models import EscalationLevel, IncidentKind
+from app.incidents.models import EscalationLevel, IncidentKind, IncidentStatus
 
 
 class InfoSource(StrEnum):
@@ -147,9 +147,9 @@ class IncidentPublic(ResponseBody):
     demands: list[str]
     police: dict[str, Any]
     escalation_level: EscalationLevel
-    info_source: str | None
+    info_source: InfoSource | None
     notes: str | None
-    status: str
+    status: IncidentStatus
     current_step: int | None
     current_step_code: str | None
     stage: str | None
@@ -206,7 +206,7 @@ class IncidentSummary(ResponseBody):
     unit_id: int
     kind: IncidentKind
     title: str
-    status: str
+    status: IncidentStatus
     current_step: int | None
     stage: str | None
     escalation_level: EscalationLevel

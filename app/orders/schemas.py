@@ -11,6 +11,7 @@ from pydantic import Field
 from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody
 from app.delegations.schemas import ActingAs
 from app.documents.schemas import IssuedDocumentFields
+from app.orders.models import OrderKind
 
 
 class PoliceCoordination(RequestBody):
@@ -97,7 +98,7 @@ class OrderPublic(IssuedDocumentFields):
     id: uuid.UUID
     incident_id: uuid.UUID
     unit_id: int
-    kind: Literal["walikota", "surat_perintah"]
+    kind: OrderKind
     number: str
     year: int | None
     sequence: int | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
@@ -52,7 +52,7 @@ def wants_csv(accept: str | None) -> bool:
 
 
 FormatQuery = Annotated[
-    Literal["json", "csv"] | None,
+    schemas.ReportFormat | None,
     Query(
         alias="format",
         description="`csv` for a CSV file (text/csv), `json` for JSON; left out, the Accept "
@@ -97,7 +97,7 @@ StepQuery = Annotated[int | None, Query(ge=1, le=MAX_STEPS)]
 SopVersionQuery = Annotated[
     str | None, Query(max_length=32, description="Only runs of this SOP version")
 ]
-BreachStatus = Annotated[Literal["at_risk", "breached"] | None, Query(alias="status")]
+BreachStatusQuery = Annotated[schemas.BreachStatus | None, Query(alias="status")]
 SUMMARY_DESCRIPTION = (
     "Runs started in [from, to). City-wide callers get every kecamatan, also broken down per "
     "kecamatan, and may limit to one with `unit`. Kecamatan roles always see their own "
@@ -163,7 +163,14 @@ def get_summary_csv(
     sop_version: SopVersionQuery = None,
 ) -> Response:
     return get_summary(
-        session, principal, unit, started_from, started_to, step, sop_version, output="csv"
+        session,
+        principal,
+        unit,
+        started_from,
+        started_to,
+        step,
+        sop_version,
+        output=schemas.ReportFormat.csv,
     )
 
 
@@ -180,7 +187,7 @@ def get_breaches(
     session: SessionDep,
     principal: SlaReader,
     unit: SummaryUnit = None,
-    status_: BreachStatus = None,
+    status_: BreachStatusQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
     output: FormatQuery = None,
@@ -206,11 +213,13 @@ def get_breaches_csv(
     session: SessionDep,
     principal: SlaReader,
     unit: SummaryUnit = None,
-    status_: BreachStatus = None,
+    status_: BreachStatusQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Response:
-    return get_breaches(session, principal, unit, status_, limit, offset, output="csv")
+    return get_breaches(
+        session, principal, unit, status_, limit, offset, output=schemas.ReportFormat.csv
+    )
 
 
 @router.get(

@@ -4,14 +4,41 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
 from app.core.schemas import RequestBody, ResponseBody
 from app.timing.calendars import DayKind
+from app.timing.models import RunStatus
 
-RunStatusText = Literal["on_time", "late", "running", "at_risk", "breached", "cancelled"]
+
+class Calendar(StrEnum):
+    """How a time standard is counted: clock time, or working days (WIB, holidays off)."""
+
+    wall = "wall"
+    working_days = "working_days"
+
+
+class BreachStatus(StrEnum):
+    """A running step near its due time (at_risk) or past it (breached)."""
+
+    at_risk = "at_risk"
+    breached = "breached"
+
+
+class OnTimeStatus(StrEnum):
+    """Whether a completed run met its time standard."""
+
+    on_time = "on_time"
+    late = "late"
+
+
+class ReportFormat(StrEnum):
+    """The form of a report: JSON or a CSV file."""
+
+    json = "json"
+    csv = "csv"
 
 
 class RunTiming(ResponseBody):
@@ -25,7 +52,7 @@ class RunTiming(ResponseBody):
     assignee_id: uuid.UUID | None
     sla: str = Field(description='The time standard as the SOP writes it, e.g. "2 Jam"')
     sla_seconds: int
-    calendar: Literal["wall", "working_days"]
+    calendar: Calendar
     started_at: datetime
     due_at: datetime = Field(
         description="For a running working-day run, recomputed with today's calendar"
@@ -35,7 +62,7 @@ class RunTiming(ResponseBody):
         description="By the run's calendar; for a running run, the time used so far"
     )
     elapsed_text: str = Field(description='In Indonesian, e.g. "1 jam 12 menit"')
-    status: RunStatusText
+    status: RunStatus
     overdue_seconds: int = Field(description="0 unless the SLA is exceeded")
     actionable_at: datetime = Field(
         description="When the service let the step's actor act: the recorded completion of "
@@ -45,13 +72,13 @@ class RunTiming(ResponseBody):
         description="When the completing action was recorded (completed_at is the claim)"
     )
     claimed_elapsed_seconds: int = Field(description="From started_at to completed_at (claimed)")
-    claimed_status: Literal["on_time", "late"] | None = Field(
+    claimed_status: OnTimeStatus | None = Field(
         description="By the claimed times; null while running or when cancelled"
     )
     recorded_elapsed_seconds: int = Field(
         description="From actionable_at to recorded_completed_at (or now)"
     )
-    recorded_status: Literal["on_time", "late"] | None
+    recorded_status: OnTimeStatus | None
     at_risk_announced_at: datetime | None = Field(description="When sla.at_risk was announced")
     breach_announced_at: datetime | None = Field(
         description="When sla.breached was announced; such a run is late whatever is claimed"
@@ -157,13 +184,13 @@ class Breach(ResponseBody):
     assignee_id: uuid.UUID | None
     sla: str
     sla_seconds: int
-    calendar: Literal["wall", "working_days"]
+    calendar: Calendar
     started_at: datetime
     at_risk_at: datetime
     due_at: datetime
     elapsed_seconds: int
     elapsed_text: str
-    status: Literal["at_risk", "breached"]
+    status: BreachStatus
     overdue_seconds: int
     actionable_at: datetime = Field(description="The time standard runs from here")
     claimed_elapsed_seconds: int = Field(description="Since the claimed start")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import Field, model_validator
 
+from app.auth.roles import Role
 from app.core.schemas import ActionBody, ResponseBody
 from app.delegations.schemas import ActingAs
+from app.verifications.models import Decision
 
 
 class VerificationCreate(ActionBody):
-    decision: Literal["approve", "return"]
+    decision: Decision
     note: str | None = Field(default=None, max_length=4000)
 
     @model_validator(mode="after")
@@ -42,10 +44,10 @@ class VerificationPublic(ResponseBody):
     draft_version: int
     step: int
     stage: str
-    decision: str
+    decision: Decision
     note: str | None
     actor_id: uuid.UUID
-    actor_role: str = Field(description="The actor's own role")
+    actor_role: Role = Field(description="The actor's own role")
     acting_as: ActingAs | None = Field(
         default=None,
         description="Set when a deputy took the stage in the post it belongs to (e.g. a "

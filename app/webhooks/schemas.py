@@ -9,7 +9,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from app.core.schemas import RequestBody, ResponseBody
+from app.core.schemas import RequestBody, ResponseBody, enum_reference
 from app.outbox.service import EVENT_TYPES
 from app.webhooks.models import DeliveryStatus
 from app.webhooks.ssrf import URL_MAX, syntax_problem
@@ -32,9 +32,12 @@ def _distinct_sorted(values: list[str]) -> list[str]:
     return sorted(set(values))
 
 
-EventType = Annotated[
-    str, AfterValidator(_event_type), Field(json_schema_extra={"enum": list(EVENT_TYPES)})
+# As answered: declared as the same enum, not checked again (a stored type stays readable).
+EventTypeName = Annotated[
+    str,
+    enum_reference("EventType", tuple(EVENT_TYPES), "An event a webhook subscription receives"),
 ]
+EventType = Annotated[EventTypeName, AfterValidator(_event_type)]
 EventTypes = Annotated[
     list[EventType],
     Field(min_length=1, max_length=len(EVENT_TYPES) * 2, examples=[["step.completed"]]),
@@ -97,7 +100,7 @@ class SubscriptionPublic(ResponseBody):
     id: uuid.UUID
     url: str
     description: str
-    event_types: list[str]
+    event_types: list[EventTypeName]
     unit_id: int | None
     active: bool
     created_by: uuid.UUID | None

@@ -547,3 +547,32 @@ def test_answers_of_a_whole_incident_carry_every_required_member(document, flow,
         assert errors == [], url
         checked += 1
     assert checked >= 5
+
+
+def _enums(node: Any, where: str, found: dict[tuple[str, ...], list[str]]) -> None:
+    if isinstance(node, dict):
+        if len(node.get("enum", ())) > 1:
+            found.setdefault(tuple(sorted(map(str, node["enum"]))), []).append(where)
+        for key, value in node.items():
+            _enums(value, f"{where}/{key}", found)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _enums(value, f"{where}[{index}]", found)
+
+
+def test_each_set_of_values_is_one_named_enum(document):
+    """An enum written inline becomes a class per field in generated clients (ClientCreate-
+    ScopesItem beside ClientUpdateScopesType0Item): a set used twice is a component, and
+    fields refer to it."""
+    found: dict[tuple[str, ...], list[str]] = {}
+    _enums(document, "", found)
+    repeated = {
+        values: places
+        for values, places in found.items()
+        if len(places) > 1 or not places[0].startswith("/components/schemas/")
+    }
+    named = {
+        values: [p for p in places if p.count("/") != 3] for values, places in repeated.items()
+    }
+    # An inline enum is allowed only where it is the one use of its values in a response body.
+    assert {values: places for values, places in named.items() if places} == {}
