@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,7 @@ def finish_openapi(document: dict[str, Any], *, demo_users: bool = False) -> dic
                     _ensure(operation["responses"], 503)
                     _retry_after(operation["responses"], "503")
     _name_union_bodies(document)
+    _name_pages(document)
     _drop_unused(document, FASTAPI_VALIDATION_SCHEMAS)
     return document
 
@@ -310,6 +312,39 @@ def _name_union_bodies(document: dict[str, Any]) -> None:
                 if schemas.setdefault(name, schema) is not schema:
                     raise AssertionError(f"two request bodies are named {name}")
                 media["schema"] = {"$ref": SCHEMAS + name}
+
+
+# Pydantic names a page of Page[UserPublic] "Page_UserPublic_"; the pages written by hand are
+# IncidentPage, BreachPage, ArchiveRecordPage.
+_GENERIC_PAGE = re.compile(r"^Page_(?P<item>[A-Za-z0-9]+)_$")
+
+
+def _name_pages(document: dict[str, Any]) -> None:
+    """Every page envelope is named <Item>Page (UserPage, ClientPage…), one scheme for all."""
+    schemas = document["components"]["schemas"]
+    renamed: dict[str, str] = {}
+    for name in list(schemas):
+        found = _GENERIC_PAGE.match(name)
+        if found:
+            new = found["item"].removesuffix("Public") + "Page"
+            if new in schemas:
+                raise AssertionError(f"two page envelopes are named {new}")
+            schemas[new] = {**schemas.pop(name), "title": new}
+            renamed[SCHEMAS + name] = SCHEMAS + new
+    if renamed:
+        _rewrite_refs(document, renamed)
+
+
+def _rewrite_refs(node: Any, renamed: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref in renamed:
+            node["$ref"] = renamed[ref]
+        for value in node.values():
+            _rewrite_refs(value, renamed)
+    elif isinstance(node, list):
+        for value in node:
+            _rewrite_refs(value, renamed)
 
 
 def _finish_operation(method: str, operation: dict[str, Any]) -> None:

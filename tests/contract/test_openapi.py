@@ -576,3 +576,14 @@ def test_each_set_of_values_is_one_named_enum(document):
     }
     # An inline enum is allowed only where it is the one use of its values in a response body.
     assert {values: places for values, places in named.items() if places} == {}
+
+
+def test_page_envelopes_share_one_naming_scheme(document):
+    """Generated clients had UserPublicPage-like Page_UserPublic_ beside IncidentPage."""
+    envelopes = [
+        name
+        for name, schema in document["components"]["schemas"].items()
+        if {"items", "total", "limit", "offset"} <= set(schema.get("properties", {}))
+    ]
+    assert len(envelopes) >= 6
+    assert [name for name in envelopes if not re.fullmatch(r"[A-Z][A-Za-z]*Page", name)] == []
