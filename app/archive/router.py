@@ -13,13 +13,14 @@ from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, Limit, Offset, page_limit, parse_if_match
+from app.core.routing import OneHopRoute
 from app.core.schemas import AwareDatetime
 from app.documents import service as documents
 from app.documents.models import DocumentKind
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
 
-router = APIRouter(tags=["archive"])
+router = APIRouter(route_class=OneHopRoute, tags=["archive"])
 
 ReadPrincipal = Annotated[Principal, require(Scope.archive_read)]
 

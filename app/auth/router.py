@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from app.auth import service, throttle
@@ -19,14 +18,15 @@ from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import AppError, Unprocessable, field_errors, validation_detail
 from app.core.http import problems
+from app.core.routing import OneHopRoute
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(route_class=OneHopRoute, prefix="/auth", tags=["auth"])
 
 # RFC 6749 section 5.2's code for a refusal that does not name one itself.
 _OAUTH_ERRORS = {401: "invalid_client", 429: "temporarily_unavailable"}
 
 
-class OAuthErrorRoute(APIRoute):
+class OAuthErrorRoute(OneHopRoute):
     """The token endpoint's refusals are problem documents in the RFC 6749 section 5.2 shape
     too: `error`, one of that section's codes, and `error_description`, the reason, which
     OAuth2 clients (Swagger UI's Authorize dialog) show the person logging in."""

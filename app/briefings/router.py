@@ -12,11 +12,12 @@ from app.auth.scopes import Scope
 from app.briefings import schemas, service
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
+from app.core.routing import OneHopRoute
 from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
 
-router = APIRouter(tags=["briefings"])
+router = APIRouter(route_class=OneHopRoute, tags=["briefings"])
 
 
 @router.post(

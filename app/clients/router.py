@@ -21,9 +21,10 @@ from app.clients.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
+from app.core.routing import OneHopRoute
 from app.core.schemas import Page
 
-router = APIRouter(prefix="/clients", tags=["clients"])
+router = APIRouter(route_class=OneHopRoute, prefix="/clients", tags=["clients"])
 
 AdminPrincipal = Annotated[Principal, require(Scope.clients_admin)]
 

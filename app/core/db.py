@@ -106,9 +106,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     GET and HEAD requests only read; their transactions never take SQLite's write lock.
 
     Async, because opening a session touches no connection (the first statement checks one
-    out, in the endpoint's thread): only the commit or rollback and the return of the
-    connection to the pool block, and they take one thread hop together, shielded so that a
-    client going away cannot leave a connection checked out.
+    out, in the endpoint's thread). A synchronous endpoint commits and closes it in its own
+    thread (app.core.routing); otherwise the commit or rollback and the return of the
+    connection to the pool take one thread hop here, shielded so that a client going away
+    cannot leave a connection checked out.
     """
     engine = get_engine()
     if request.method in READ_METHODS:
@@ -117,11 +118,23 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_end, session, commit=False)
+        if not session.info.get(SETTLED):
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_end, session, commit=False)
         raise
-    with anyio.CancelScope(shield=True):
-        await run_in_threadpool(_end, session, commit=True)
+    if not session.info.get(SETTLED):
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_end, session, commit=True)
+
+
+# Key of Session.info set once the request's session has committed and closed.
+SETTLED = "trantib_settled"
+
+
+def settle(session: Session) -> None:
+    """Commit the request's session and close it, in the thread that did its work (see
+    app.core.routing); the dependency then has nothing left to do."""
+    _end(session, commit=True)
 
 
 def _end(session: Session, *, commit: bool) -> None:
@@ -135,6 +148,7 @@ def _end(session: Session, *, commit: bool) -> None:
         raise
     finally:
         session.close()
+        session.info[SETTLED] = True
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

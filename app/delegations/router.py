@@ -11,11 +11,12 @@ from app.auth.deps import CurrentPrincipal, Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
+from app.core.routing import OneHopRoute
 from app.core.schemas import AwareDatetime, Page
 from app.delegations import schemas, service
 from app.delegations.models import Position
 
-router = APIRouter(prefix="/delegations", tags=["delegations"])
+router = APIRouter(route_class=OneHopRoute, prefix="/delegations", tags=["delegations"])
 
 _WHO = (
     "An administrator (`delegations:admin`) records either kind for any kecamatan. The holder "

@@ -22,9 +22,10 @@ from app.core.db import SessionDep
 from app.core.errors import TooManyRequests, UnsupportedMediaType
 from app.core.http import problems
 from app.core.limits import TokenBuckets
+from app.core.routing import OneHopRoute
 from app.documents import files, schemas, service
 
-router = APIRouter(tags=["verification"])
+router = APIRouter(route_class=OneHopRoute, tags=["verification"])
 
 _buckets = TokenBuckets()
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"

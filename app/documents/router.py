@@ -20,6 +20,7 @@ from app.core import clock
 from app.core.db import SessionDep
 from app.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.core.http import problems
+from app.core.routing import OneHopRoute
 from app.documents import files, schemas, service
 from app.documents.models import DocumentKind, IssuedDocument, Letterhead
 from app.documents.render import Rendered
@@ -33,7 +34,7 @@ from app.orders.service import load_order
 from app.units.models import Unit
 from app.users.service import find_unit
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(route_class=OneHopRoute, tags=["documents"])
 
 PDF = "application/pdf"
 _PDF_RESPONSE: dict[int | str, dict[str, Any]] = {

@@ -12,6 +12,7 @@ from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, check_if_match, parse_if_match, set_etag
+from app.core.routing import OneHopRoute
 from app.documents import service as documents
 from app.documents.models import DocumentKind
 from app.drafts import schemas, service
@@ -20,7 +21,7 @@ from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
 
-router = APIRouter(tags=["drafts"])
+router = APIRouter(route_class=OneHopRoute, tags=["drafts"])
 
 
 def _answer(session: SessionDep, draft: Draft, response: Response) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match, problems
+from app.core.routing import OneHopRoute
 from app.field_reports import schemas, service
 from app.field_reports.deps import AttachmentDep, FieldReportDep
 from app.field_reports.upload import MAGIC, named_for_type, receive_upload, upload_body
@@ -20,7 +21,7 @@ from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
 
-router = APIRouter(tags=["field-reports"])
+router = APIRouter(route_class=OneHopRoute, tags=["field-reports"])
 
 ReadPrincipal = Annotated[Principal, require(Scope.field_reports_read)]
 

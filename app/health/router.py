@@ -19,8 +19,9 @@ from sqlmodel import Session
 
 from app.core.db import get_probe_engine
 from app.core.errors import ServiceUnavailable
+from app.core.routing import OneHopRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=OneHopRoute, tags=["health"])
 
 
 @cache

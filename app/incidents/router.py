@@ -21,13 +21,14 @@ from app.core.http import (
     problems,
     set_etag,
 )
+from app.core.routing import OneHopRoute
 from app.core.schemas import AwareDatetime
 from app.incidents import schemas, service
 from app.incidents.deps import IncidentDep
 from app.incidents.models import IncidentKind, IncidentStatus
 from app.sop.definition import MAX_STEPS
 
-router = APIRouter(tags=["incidents"])
+router = APIRouter(route_class=OneHopRoute, tags=["incidents"])
 
 
 @router.post(

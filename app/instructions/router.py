@@ -11,12 +11,13 @@ from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
+from app.core.routing import OneHopRoute
 from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
 from app.incidents.service import answer
 from app.instructions import schemas, service
 
-router = APIRouter(tags=["instructions"])
+router = APIRouter(route_class=OneHopRoute, tags=["instructions"])
 
 
 @router.post(

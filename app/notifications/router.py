@@ -14,12 +14,13 @@ from app.auth.scopes import Scope
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
+from app.core.routing import OneHopRoute
 from app.core.schemas import Page
 from app.core.security import decode_access_token
 from app.notifications import schemas, service, stream
 from app.notifications.models import NotificationKind, NotificationSettings
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(route_class=OneHopRoute, prefix="/notifications", tags=["notifications"])
 
 
 @router.get(
@@ -72,7 +73,7 @@ def mark_read(
     return schemas.MarkedRead(marked=marked, unread=unread)
 
 
-settings_router = APIRouter(prefix="/users/me", tags=["notifications"])
+settings_router = APIRouter(route_class=OneHopRoute, prefix="/users/me", tags=["notifications"])
 
 
 def _settings(row: NotificationSettings | None) -> schemas.SettingsPublic:
@@ -115,7 +116,7 @@ def update_notification_settings(
     return _settings(service.update_settings(session, principal, body))
 
 
-stream_router = APIRouter(tags=["notifications"])
+stream_router = APIRouter(route_class=OneHopRoute, tags=["notifications"])
 
 
 @stream_router.get(

@@ -14,6 +14,7 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import InsufficientScope
 from app.core.http import ACTION, READ, IfMatch, parse_if_match
+from app.core.routing import OneHopRoute
 from app.documents import service as documents
 from app.documents.models import DocumentKind
 from app.incidents.deps import IncidentDep
@@ -21,7 +22,7 @@ from app.incidents.schemas import with_incident
 from app.incidents.service import answer
 from app.orders import schemas, service
 
-router = APIRouter(tags=["orders"])
+router = APIRouter(route_class=OneHopRoute, tags=["orders"])
 
 
 def _public(session: Session, order: Any) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from app.auth.deps import CurrentPrincipal, Principal
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.http import problems
+from app.core.routing import OneHopRoute
 from app.push import service
 from app.push.models import PushSubscription
 from app.push.schemas import PushSubscriptionPublic, PushSubscriptionPut, VapidPublicKey
 
-router = APIRouter(tags=["push"])
+router = APIRouter(route_class=OneHopRoute, tags=["push"])
 
 _ENDPOINT_RULES = (
     "The endpoint must be https and its host must resolve only to public addresses (the "

@@ -10,10 +10,11 @@ from pydantic import Field
 from app.auth.deps import Principal, require
 from app.core.errors import NotFound
 from app.core.http import problems
+from app.core.routing import OneHopRoute
 from app.core.schemas import ResponseBody
 from app.sop.definition import SopDefinition, registry
 
-router = APIRouter(tags=["sop"])
+router = APIRouter(route_class=OneHopRoute, tags=["sop"])
 
 VersionName = Annotated[str, Field(max_length=32)]
 

@@ -13,11 +13,12 @@ from app.auth.scopes import Scope
 from app.core import clock
 from app.core.db import SessionDep
 from app.core.http import READ, Limit, Offset, page_limit, problems
+from app.core.routing import OneHopRoute
 from app.core.schemas import AwareDatetime
 from app.sop.definition import MAX_STEPS
 from app.timing import schemas, service
 
-router = APIRouter(tags=["timing"])
+router = APIRouter(route_class=OneHopRoute, tags=["timing"])
 
 SlaReader = Annotated[Principal, require(Scope.sla_read)]
 CalendarAdmin = Annotated[Principal, require(Scope.calendar_admin)]

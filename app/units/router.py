@@ -13,6 +13,7 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.http import problems
+from app.core.routing import OneHopRoute
 from app.core.schemas import ResponseBody
 from app.delegations import service as delegations
 from app.delegations.schemas import DelegationAudit, PostHolder
@@ -21,7 +22,12 @@ from app.units.models import Unit, UnitPublic
 from app.units.service import StaffMember, staff_of
 from app.users.service import find_unit
 
-router = APIRouter(prefix="/units", tags=["units"], dependencies=[require(Scope.units_read)])
+router = APIRouter(
+    route_class=OneHopRoute,
+    prefix="/units",
+    tags=["units"],
+    dependencies=[require(Scope.units_read)],
+)
 
 _BY_CODE: dict[str, Kecamatan] = {k.code: k for k in KECAMATAN}
 

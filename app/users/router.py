@@ -12,6 +12,7 @@ from app.auth.roles import Role
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
+from app.core.routing import OneHopRoute
 from app.core.schemas import Page
 from app.delegations.service import held_posts
 from app.units.models import Unit, UnitPublic
@@ -19,7 +20,7 @@ from app.users import service
 from app.users.models import User
 from app.users.schemas import Me, PasswordReset, UserCreate, UserPublic, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(route_class=OneHopRoute, prefix="/users", tags=["users"])
 
 AdminPrincipal = Annotated[Principal, require(Scope.users_admin)]
 

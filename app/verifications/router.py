@@ -12,6 +12,7 @@ from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import ACTION, READ, IfMatch, check_if_match
+from app.core.routing import OneHopRoute
 from app.drafts.service import load_draft
 from app.incidents.deps import IncidentDep
 from app.incidents.schemas import with_incident
@@ -19,7 +20,7 @@ from app.incidents.service import answer
 from app.verifications import schemas, service
 from app.verifications.models import Verification
 
-router = APIRouter(tags=["verifications"])
+router = APIRouter(route_class=OneHopRoute, tags=["verifications"])
 
 
 @router.post(

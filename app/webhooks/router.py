@@ -11,6 +11,7 @@ from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
+from app.core.routing import OneHopRoute
 from app.core.schemas import Page
 from app.webhooks import service
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -24,7 +25,7 @@ from app.webhooks.schemas import (
     SubscriptionUpdate,
 )
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(route_class=OneHopRoute, prefix="/webhooks", tags=["webhooks"])
 
 AdminPrincipal = Annotated[Principal, require(Scope.webhooks_admin)]
 
