@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/trantib.db"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # A pooled connection idle longer than this is checked with a round trip before use.
+    db_ping_idle_seconds: float = Field(default=10.0, ge=0, le=3600)
     # Requests inside the application at once, per process; more wait (at most
     # queue_timeout_seconds, then 503). At most the pool size plus its overflow.
     max_requests_in_progress: int = Field(default=8, ge=1, le=400)

@@ -9,6 +9,7 @@ the lock, and never waits behind one. PostgreSQL's readers never wait for writer
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ import anyio
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
@@ -48,13 +50,51 @@ def make_engine(settings: Settings, *, poolclass: Any = None) -> Engine:
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     if poolclass is not None:
-        return create_engine(url, pool_pre_ping=True, **pool)
-    return create_engine(
+        # A connection of its own for each use (the readiness probe): nothing to check.
+        return create_engine(url, **pool)
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
     )
+    _ping_when_idle(engine, settings.db_ping_idle_seconds)
+    return engine
+
+
+# A pooled connection this old is replaced at its next checkout, whatever its use.
+POOL_RECYCLE_SECONDS = 1800
+# Key of the pool record's info holding the monotonic time the connection was returned.
+_IDLE_SINCE = "trantib_idle_since"
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection with a round trip before use only when it has been idle
+    longer than `idle_seconds`: the server may have closed it meanwhile (a restart, a
+    failover, an idle timeout on the way). SQLAlchemy's pool_pre_ping checks every checkout,
+    one round trip per request on a busy service whose connections were in use a moment ago.
+
+    A dead connection found here is replaced before the request sees it (DisconnectionError
+    makes the pool retry with a new one). One that dies while in use fails its statement;
+    SQLAlchemy then discards every connection of the pool made before, so only the requests
+    in flight at that moment fail.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError(str(exc)) from exc
+            raise
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

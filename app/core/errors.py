@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import UniqueConstraint
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import SQLModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -334,6 +334,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         from app.core.headers import api_headers
 
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # The server closed a connection that was in use (a restart, a failover): the
+            # transaction is gone, nothing was written, and the pool now holds only new
+            # connections, so the same request succeeds when sent again.
+            log.warning("database connection lost on %s %s", request.method, request.url.path)
+            return problem_response(
+                request,
+                status=ServiceUnavailable.status,
+                kind=ServiceUnavailable.kind,
+                title=ServiceUnavailable.title,
+                detail="The connection to the database was lost; nothing was changed, retry",
+                headers={**api_headers(), "Retry-After": "1"},
+                extra={"reason": "database-connection-lost"},
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         # Sent by Starlette's outermost middleware, past the one that adds these headers.
         return problem_response(

@@ -297,7 +297,12 @@ _ID: dict[str, Message] = {
         "Berkas lampiran hilang", "Berkas lampiran ini tidak ada di penyimpanan."
     ),
     "service-unavailable": Message(
-        "Layanan sedang penuh", "Layanan sedang penuh; coba lagi sebentar lagi."
+        "Layanan sedang penuh",
+        "Layanan sedang penuh; coba lagi sebentar lagi.",
+        reasons={
+            "database-connection-lost": "Sambungan ke basis data terputus; tidak ada yang "
+            "berubah, kirim ulang permintaan ini."
+        },
     ),
 }
 
