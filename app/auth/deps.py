@@ -68,6 +68,8 @@ class Principal:
     is_client: bool = False
     # The posts of the caller's kecamatan they act in now, beside their own role.
     acting: tuple[Acting, ...] = ()
+    # A user's name as people read it; empty for a service client.
+    full_name: str = ""
 
     @property
     def city_wide(self) -> bool:
@@ -118,6 +120,7 @@ _in_force = and_(
 _USER: Any = (
     select(
         col(User.username),
+        col(User.full_name),
         col(User.role),
         col(User.unit_id),
         col(User.active),
@@ -184,6 +187,7 @@ def _user_principal(session: Session, claims: AccessClaims) -> Principal:
         scopes=scopes,
         jti=claims.jti,
         acting=acting,
+        full_name=row.full_name,
     )
 
 

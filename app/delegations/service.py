@@ -400,12 +400,12 @@ def audit(session: Session, principal: Principal, key: str) -> schemas.Delegatio
     )
 
 
-def held_posts(session: Session, principal: Principal) -> list[schemas.HeldPost]:
-    """The caller's own kecamatan role and each post they act in now."""
+def held_posts(session: Session, principal: Principal, unit_name: str) -> list[schemas.HeldPost]:
+    """The caller's own kecamatan role and each post they act in now, in the kecamatan
+    named `unit_name` (theirs)."""
     if principal.unit_id is None or principal.is_client:
         return []
     found = [schemas.HeldPost(position=str(principal.role), kind="own")]
-    unit = session.get(Unit, principal.unit_id)
     for acting in principal.acting:
         delegation = session.get(Delegation, acting.delegation_id)
         found.append(
@@ -413,7 +413,7 @@ def held_posts(session: Session, principal: Principal) -> list[schemas.HeldPost]
                 position=str(acting.position),
                 kind=acting.kind,
                 delegation_id=acting.delegation_id,
-                capacity=capacity(acting.kind, acting.position, unit.name if unit else ""),
+                capacity=capacity(acting.kind, acting.position, unit_name),
                 ends_at=effective_end(delegation) if delegation else None,
             )
         )

@@ -6,11 +6,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from sqlalchemy import bindparam, select
+from sqlmodel import col
 
 from app.auth.deps import CurrentPrincipal, Principal, require
 from app.auth.roles import Role
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
+from app.core.errors import NotFound
 from app.core.http import Limit, Offset, page_limit, problems
 from app.core.routing import OneHopRoute
 from app.core.schemas import Page
@@ -45,17 +48,28 @@ UserDep = Annotated[User, Depends(get_user_or_404)]
     responses=problems(401, 404),
 )
 def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
-    user = service.get_user(session, principal.id)
-    unit = session.get(Unit, user.unit_id) if user.unit_id is not None else None
+    # Who the caller is was read with the token's check (app.auth.deps); only the unit is left.
+    if principal.is_client:
+        raise NotFound("No user with this id")
+    unit = None
+    if principal.unit_id is not None:
+        unit = UnitPublic.model_validate(
+            session.execute(_UNIT, {"unit_id": principal.unit_id}).one(), from_attributes=True
+        )
     return Me(
-        id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        role=Role(user.role),
-        unit=UnitPublic.model_validate(unit, from_attributes=True) if unit else None,
+        id=principal.id,
+        username=principal.username,
+        full_name=principal.full_name,
+        role=principal.role,
+        unit=unit,
         scopes=sorted(principal.scopes),
-        posts=held_posts(session, principal),
+        posts=held_posts(session, principal, unit.name if unit else ""),
     )
+
+
+_UNIT = select(col(Unit.id), col(Unit.code), col(Unit.name), col(Unit.slug)).where(
+    col(Unit.id) == bindparam("unit_id")
+)
 
 
 @router.get(
