@@ -28,14 +28,14 @@ from typing import Any
 from python_multipart import MultipartParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth.deps import authenticate
+from app.auth.deps import PRINCIPAL, Principal, authenticate
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import get_engine
@@ -78,10 +78,11 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope["headers"])
         key_raw = headers.get(HEADER)
-        claims = _claims(scope, headers.get(b"authorization")) if key_raw is not None else None
-        if key_raw is None or claims is None:
+        verified = _claims(scope, headers.get(b"authorization")) if key_raw is not None else None
+        if key_raw is None or verified is None:
             await self.app(scope, receive, send)
             return
+        token, claims = verified
         caller = ("client:" if claims.client else "user:") + claims.sub
         key = key_raw.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY_LENGTH:
@@ -98,11 +99,13 @@ class IdempotencyMiddleware:
             return
         body: ReceivedBody = scope["state"][RECEIVED_BODY]
         fingerprint = await run_in_threadpool(_fingerprint, scope, body)
-        decision = await run_in_threadpool(_claim, claims, caller, key, fingerprint)
-        if decision is _UNAUTHENTICATED:
+        principal, decision = await run_in_threadpool(_claim, claims, caller, key, fingerprint)
+        if principal is None:
             # The endpoint refuses the token itself, with its 401; nothing is claimed.
             await self.app(scope, receive, send)
             return
+        # Looked up a moment ago with the claim: the endpoint takes it as its caller.
+        scope.setdefault("state", {})[PRINCIPAL] = (token, principal)
         if isinstance(decision, IdempotencyRecord):
             if decision.fingerprint != fingerprint:
                 await _send(
@@ -152,8 +155,8 @@ class IdempotencyMiddleware:
             await run_in_threadpool(_finish, caller, key, captured)
 
 
-def _claims(scope: Scope, authorization: bytes | None) -> AccessClaims | None:
-    """The verified claims of the bearer token, or None: the endpoint then refuses the token
+def _claims(scope: Scope, authorization: bytes | None) -> tuple[str, AccessClaims] | None:
+    """The bearer token and its verified claims, or None: the endpoint then refuses the token
     itself. Only an invalid token is None; anything else failing here is a bug, and a 500."""
     if not authorization or not authorization.lower().startswith(b"bearer "):
         return None
@@ -161,9 +164,9 @@ def _claims(scope: Scope, authorization: bytes | None) -> AccessClaims | None:
     verified = scope.get("state", {}).get(VERIFIED_CLAIMS)
     if verified is not None and verified[0] == token:
         claims: AccessClaims = verified[1]
-        return claims
+        return token, claims
     try:
-        return decode_access_token(get_settings(), token)
+        return token, decode_access_token(get_settings(), token)
     except InvalidToken:
         return None
 
@@ -178,7 +181,7 @@ def _fingerprint(scope: Scope, body: ReceivedBody) -> str:
         + b"\n"
     )
     headers = Headers(scope=scope)
-    parts = _multipart_parts(headers, body) if is_upload(headers) else None
+    parts = _multipart_parts(headers, body) if is_upload(dict(scope["headers"])) else None
     if parts is None:
         for chunk in body.chunks():
             digest.update(chunk)
@@ -246,7 +249,17 @@ _RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 _THIS_KEY = (_RECORDS.c.caller == bindparam("of_caller"), _RECORDS.c.key == bindparam("of_key"))
 # Built once: every POST with a key runs these.
 _DROP_EXPIRED = delete(_RECORDS).where(*_THIS_KEY, _RECORDS.c.expires_at < bindparam("now"))
-_ADD = insert(_RECORDS)
+# The claim in one statement: the key's row when it was free, no row when it is held.
+_ADD = {
+    name: dialect.insert(_RECORDS)
+    .on_conflict_do_nothing(index_elements=[_RECORDS.c.caller, _RECORDS.c.key])
+    .returning(_RECORDS.c.key)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_HOLDER = select(IdempotencyRecord).where(
+    IdempotencyRecord.caller == bindparam("of_caller"),  # type: ignore[arg-type]
+    IdempotencyRecord.key == bindparam("of_key"),  # type: ignore[arg-type]
+)
 _DROP = delete(_RECORDS).where(*_THIS_KEY)
 _DONE = (
     update(_RECORDS)
@@ -260,49 +273,41 @@ _DONE = (
 )
 
 
-# _claim's answer when the token was revoked or its account disabled.
-_UNAUTHENTICATED = object()
-
-
 def _claim(
     claims: AccessClaims, caller: str, key: str, fingerprint: str
-) -> IdempotencyRecord | object | None:
-    """Claim the key (None) or return the record that already holds it; _UNAUTHENTICATED,
-    with nothing claimed, when the token no longer authenticates its caller."""
+) -> tuple[Principal | None, IdempotencyRecord | None]:
+    """The caller, and None once the key is claimed for this request or the record that
+    already holds it; no caller, with nothing claimed, when the token no longer
+    authenticates them (revoked, or the account disabled)."""
     now = clock.now()
     this = {"of_caller": caller, "of_key": key}
     with Session(get_engine()) as session:
         try:
-            authenticate(session, claims)
+            principal = authenticate(session, claims)
         except InvalidToken:
-            return _UNAUTHENTICATED
-        # One transaction: an expired record of the key goes, and the claim takes its place.
+            return None, None
         db = session.connection()
-        db.execute(_DROP_EXPIRED, {**this, "now": now})
-        try:
-            db.execute(
-                _ADD,
-                {
-                    "caller": caller,
-                    "key": key,
-                    "fingerprint": fingerprint,
-                    "state": "in_flight",
-                    "created_at": now,
-                    "expires_at": now + TTL,
-                },
-            )
-            session.commit()
-            return None
-        except IntegrityError:
-            session.rollback()
-        existing = session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.caller == caller,  # type: ignore[arg-type]
-                IdempotencyRecord.key == key,  # type: ignore[arg-type]
-            )
-        ).scalar_one_or_none()
-        if existing is None:
-            return _claim(claims, caller, key, fingerprint)
+        add = _ADD[db.dialect.name]
+        row = {
+            "caller": caller,
+            "key": key,
+            "fingerprint": fingerprint,
+            "state": "in_flight",
+            "created_at": now,
+            "expires_at": now + TTL,
+        }
+        while True:
+            if db.execute(add, row).first() is not None:
+                session.commit()
+                return principal, None
+            existing = session.execute(_HOLDER, this).scalar_one_or_none()
+            if existing is None:
+                continue  # gone since the insert: claim it again
+            if existing.expires_at >= now:
+                break
+            # Kept past its day: the key is free again.
+            db.execute(_DROP_EXPIRED, {**this, "now": now})
+            session.expunge(existing)
         stale = existing.state == "in_flight" and existing.created_at < now - STALE_AFTER
         if stale and existing.fingerprint == fingerprint:
             taken = session.execute(
@@ -316,8 +321,8 @@ def _claim(
             )
             session.commit()
             if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return None
-        return existing
+                return principal, None
+        return principal, existing
 
 
 def _finish(caller: str, key: str, captured: dict[str, Any]) -> None:
