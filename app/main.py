@@ -12,26 +12,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import API_ROUTERS
 from app.core.config import Settings, SettingsInvalid, get_settings
 from app.core.db import get_engine, make_engine
 from app.core.errors import install_error_handlers
-from app.core.headers import SecurityHeadersMiddleware
+from app.core.gate import RequestGate, StartupRefused
 from app.core.http import refuse_control_characters
-from app.core.limits import BodyLimitMiddleware, ConcurrencyLimitMiddleware, RateLimitMiddleware
 from app.core.security import KeyConfigError, check_key_config
 from app.docs import install_docs
 from app.documents.public import router as verification_router
 from app.health.router import router as health_router
-from app.idempotency.middleware import IdempotencyMiddleware
 from app.push import vapid
 from app.sop.definition import DefinitionError, build_registry
-
-
-class StartupRefused(RuntimeError):
-    """The settings or the database are unfit to serve; the message is one line."""
 
 
 def startup_problems(settings: Settings) -> list[str]:
@@ -121,29 +114,6 @@ def check_startup(settings: Settings) -> None:
         raise StartupRefused(f"refusing to start{where}: " + "; ".join(problems))
 
 
-class _OneLineRefusal:
-    """Uvicorn reports a failed start with the whole traceback; a refusal is about settings,
-    not code, so the operator gets its one line instead (uvicorn still exits non-zero)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_refusal_as_line(message: Message) -> None:
-            if message["type"] == "lifespan.startup.failed":
-                # Starlette sends this from inside its `except` block, so the cause is at hand.
-                exc = sys.exc_info()[1]
-                if isinstance(exc, StartupRefused):
-                    message = {**message, "message": str(exc)}
-            await send(message)
-
-        await self.app(scope, receive, send_refusal_as_line)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -164,14 +134,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_docs(app, demo_users=not settings.is_production and settings.seed_demo)
-    app.add_middleware(IdempotencyMiddleware)
-    # Outermost last: headers on every answer, then the rate, then the body size, then the
-    # turn to enter (refusals never wait for one).
-    app.add_middleware(ConcurrencyLimitMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(RateLimitMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(_OneLineRefusal)
+    # Headers on every answer, then the rate, the body size, the turn to enter (refusals
+    # never wait for one) and the Idempotency-Key, in one layer.
+    app.add_middleware(RequestGate)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

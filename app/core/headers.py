@@ -7,7 +7,7 @@ documentation pages set their own Content-Security-Policy (app/docs.py), which i
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -25,27 +25,21 @@ def api_headers() -> dict[str, str]:
     return {**ALWAYS, "Content-Security-Policy": DEFAULT_CSP, "Cache-Control": "no-store"}
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def secure_headers(scope: Scope, send: Send) -> Send:
+    """`send` with the security headers put on the response's start."""
+    cacheable = str(scope.get("path", "")).startswith(CACHEABLE_PREFIX)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        cacheable = str(scope.get("path", "")).startswith(CACHEABLE_PREFIX)
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message.setdefault("headers", [])
+            headers = MutableHeaders(scope=message)
+            for name, value in ALWAYS.items():
+                headers[name] = value
+            if not cacheable:
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = DEFAULT_CSP
+                if "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+        await send(message)
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                headers = MutableHeaders(scope=message)
-                for name, value in ALWAYS.items():
-                    headers[name] = value
-                if not cacheable:
-                    if "content-security-policy" not in headers:
-                        headers["Content-Security-Policy"] = DEFAULT_CSP
-                    if "cache-control" not in headers:
-                        headers["Cache-Control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    return send_with_headers

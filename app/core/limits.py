@@ -1,6 +1,7 @@
-"""Request limits enforced before a route runs: body size and a per-token request rate.
+"""Request limits enforced before a route runs (by app.core.gate): body size, a per-token
+request rate, and the body read in full before a request is let in.
 
-Both are plain ASGI middleware so that a refusal costs nothing: an oversized body is refused
+A refusal costs nothing: an oversized body is refused
 from its Content-Length before a byte is read, or as soon as the streamed bytes pass the
 limit; a caller over its rate is refused before the body is read or the database touched.
 Multipart uploads get the attachment limit (their route checks the file itself as it
@@ -17,17 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.core.config import get_settings
 from app.core.errors import (
@@ -35,9 +33,6 @@ from app.core.errors import (
     AppError,
     InvalidToken,
     PayloadTooLarge,
-    RequestTimeout,
-    ServiceUnavailable,
-    TooManyRequests,
     language_headers,
     problem_document,
 )
@@ -79,7 +74,7 @@ async def send_problem(
 # -- body size ---------------------------------------------------------------------------------
 
 
-class _BodyTooLarge(HTTPException):
+class body_too_large(HTTPException):  # noqa: N801 (raised and caught like a built-in)
     """Raised from `receive`: an HTTPException, so a route reading its body renders it as the
     413 problem (FastAPI turns any other exception from body parsing into a 400)."""
 
@@ -88,67 +83,22 @@ class _BodyTooLarge(HTTPException):
         self.limit = limit
 
 
-def body_limit(headers: Headers) -> int:
+def body_limit(headers: dict[bytes, bytes]) -> int:
     settings = get_settings()
     if is_upload(headers):
         return settings.attachment_max_bytes + MULTIPART_OVERHEAD
     return settings.max_body_bytes
 
 
-class BodyLimitMiddleware:
-    """413 problem+json for a body over the limit: by Content-Length before reading, else
-    while it streams, as soon as the limit is passed."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        limit = body_limit(headers)
-        declared = headers.get("content-length", "")
-        if declared.strip().isdigit() and int(declared) > limit:
-            await self._refuse(scope, send, limit)
-            return
-
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLarge(limit)
-            return message
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, watched_send)
-        except _BodyTooLarge:
-            # Read outside a route (e.g. by the Idempotency-Key middleware): answer here.
-            if started:
-                raise
-            await self._refuse(scope, send, limit)
-
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send, limit: int) -> None:
-        await send_problem(
-            scope,
-            send,
-            PayloadTooLarge,
-            f"The request body is larger than {limit} bytes",
-            headers={"Connection": "close"},
-            max_bytes=limit,
-        )
+async def refuse_too_large(scope: Scope, send: Send, limit: int) -> None:
+    await send_problem(
+        scope,
+        send,
+        PayloadTooLarge,
+        f"The request body is larger than {limit} bytes",
+        headers={"Connection": "close"},
+        max_bytes=limit,
+    )
 
 
 # -- rate ----------------------------------------------------------------------------------------
@@ -211,45 +161,15 @@ class TokenBuckets:
 VERIFIED_CLAIMS = "verified_access_claims"
 
 
-class RateLimitMiddleware:
-    """429 problem+json with Retry-After once a token subject passes its rate."""
-
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets | None = None) -> None:
-        self.app = app
-        self.buckets = buckets or TokenBuckets()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        per_minute = get_settings().rate_limit_per_minute
-        if scope["type"] != "http" or per_minute <= 0 or scope["path"] in PROBE_PATHS:
-            await self.app(scope, receive, send)
-            return
-        key = _subject(scope, Headers(scope=scope).get("authorization"))
-        if key is not None:
-            wait = self.buckets.take(key, per_minute)
-            if wait > 0:
-                retry_after = max(1, math.ceil(wait))
-                await send_problem(
-                    scope,
-                    send,
-                    TooManyRequests,
-                    f"More than {per_minute} requests a minute with this token's subject; "
-                    f"retry in {retry_after} seconds",
-                    headers={"Retry-After": str(retry_after)},
-                    limit_per_minute=per_minute,
-                )
-                return
-        await self.app(scope, receive, send)
-
-
-def _subject(scope: Scope, authorization: str | None) -> str | None:
+def subject(scope: Scope, authorization: bytes | None) -> str | None:
     """`user:<id>` or `client:<id>` from a valid bearer token, else None.
 
     The verified claims are kept in the request's state with their token, so the endpoint's
     authentication does not verify the same signature a second time.
     """
-    if not authorization or authorization[:7].lower() != "bearer ":
+    if not authorization or authorization[:7].lower() != b"bearer ":
         return None
-    token = authorization[7:].strip()
+    token = authorization[7:].decode("latin-1").strip()
     try:
         claims = decode_access_token(get_settings(), token)
     except InvalidToken:
@@ -271,10 +191,10 @@ RECEIVED_BODY = "received_body"
 REPLAY_CHUNK = 64 * 1024
 
 
-def is_upload(headers: Headers) -> bool:
+def is_upload(headers: dict[bytes, bytes]) -> bool:
     """A file in the body: a multipart form, or a PDF sent to be checked (/v/{code})."""
-    content_type = headers.get("content-type", "").lower()
-    return content_type.startswith(("multipart/form-data", "application/pdf"))
+    content_type = headers.get(b"content-type", b"").lower()
+    return content_type.startswith((b"multipart/form-data", b"application/pdf"))
 
 
 class ReceivedBody:
@@ -282,18 +202,24 @@ class ReceivedBody:
     limit; an upload rolls over to a temporary file, so it costs disk, not memory."""
 
     def __init__(self) -> None:
-        # Closed by close(), when the request is done with.
-        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-            max_size=get_settings().max_body_bytes
-        )
+        # Made for the first byte (most requests have no body); closed by close().
+        self._file: tempfile.SpooledTemporaryFile[bytes] | None = None
         self.size = 0
 
     def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self._file is None:
+            self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+                max_size=get_settings().max_body_bytes
+            )
         self._file.write(data)
         self.size += len(data)
 
     def chunks(self) -> Iterator[bytes]:
         """The body from its start, in chunks; each reader keeps its own place."""
+        if self._file is None:
+            return
         offset = 0
         while True:
             self._file.seek(offset)
@@ -304,26 +230,39 @@ class ReceivedBody:
             yield chunk
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
 
-class _ClientGone(Exception):
+class ClientGone(Exception):
     """The client disconnected before its body was complete."""
 
 
-async def _receive_body(receive: Receive, body: ReceivedBody, seconds: float) -> None:
-    """Read the whole body into `body` within `seconds`; TimeoutError when it takes longer."""
+async def receive_body(
+    receive: Receive, body: ReceivedBody, headers: dict[bytes, bytes], limit: int
+) -> None:
+    """Read the whole body into `body` within its time (`body_read_timeout_seconds`, uploads
+    `upload_read_timeout_seconds`): TimeoutError when it takes longer, body_too_large as soon
+    as it passes `limit` bytes, ClientGone when the client goes away first."""
+    settings = get_settings()
+    seconds = (
+        settings.upload_read_timeout_seconds
+        if is_upload(headers)
+        else settings.body_read_timeout_seconds
+    )
     async with asyncio.timeout(seconds):
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise _ClientGone
+                raise ClientGone
             body.write(message.get("body", b""))
+            if body.size > limit:
+                raise body_too_large(limit)
             if not message.get("more_body", False):
                 return
 
 
-def _replaying(body: ReceivedBody, receive: Receive) -> Receive:
+def replaying(body: ReceivedBody, receive: Receive) -> Receive:
     """A receive that hands out the body read before, then waits for the disconnect."""
     chunks = body.chunks()
     pending = next(chunks, None)
@@ -338,82 +277,3 @@ def _replaying(body: ReceivedBody, receive: Receive) -> Receive:
         return {"type": "http.request", "body": chunk or b"", "more_body": not done}
 
     return replayed
-
-
-class ConcurrencyLimitMiddleware:
-    """At most `max_requests_in_progress` requests inside the application per process; the
-    others wait their turn here, on the event loop, and get 503 with Retry-After when their
-    turn does not come within `queue_timeout_seconds`.
-
-    The routes are synchronous: each request takes a thread for each of its steps and holds a
-    pooled database connection across them. Let in without a bound, a burst of requests took
-    every thread while waiting for a connection, and the requests holding the connections
-    then waited for a thread: nothing moved until the pool's 30 s timeout failed them all.
-    With no more requests inside than connections, every request let in finds one.
-
-    A request waits for its turn only once its whole body has arrived, and the body must
-    arrive within `body_read_timeout_seconds` (uploads: `upload_read_timeout_seconds`), else
-    408 and the connection is closed. Admitted first, eight clients sending a few bytes of
-    body and then nothing held every turn, and everyone else got 503.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        # One semaphore per event loop: a semaphore belongs to the loop it first waited on,
-        # and one application object may be served by several loops in turn (test clients).
-        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
-        self._slots = weakref.WeakKeyDictionary()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNQUEUED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        settings = get_settings()
-        upload = is_upload(Headers(scope=scope))
-        body = ReceivedBody()
-        try:
-            try:
-                await _receive_body(
-                    receive,
-                    body,
-                    settings.upload_read_timeout_seconds
-                    if upload
-                    else settings.body_read_timeout_seconds,
-                )
-            except TimeoutError:
-                await send_problem(
-                    scope,
-                    send,
-                    RequestTimeout,
-                    "The request body did not arrive in time; send it again",
-                    headers={"Connection": "close"},
-                )
-                return
-            except _ClientGone:
-                return
-            scope.setdefault("state", {})[RECEIVED_BODY] = body
-            await self._admitted(scope, _replaying(body, receive), send)
-        finally:
-            body.close()
-
-    async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
-        settings = get_settings()
-        loop = asyncio.get_running_loop()
-        slots = self._slots.get(loop)
-        if slots is None:
-            slots = self._slots[loop] = asyncio.Semaphore(settings.max_requests_in_progress)
-        try:
-            await asyncio.wait_for(slots.acquire(), settings.queue_timeout_seconds)
-        except TimeoutError:
-            await send_problem(
-                scope,
-                send,
-                ServiceUnavailable,
-                "The service is at capacity; retry shortly",
-                headers={"Retry-After": "5"},
-            )
-            return
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            slots.release()
