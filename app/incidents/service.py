@@ -32,14 +32,9 @@ from app.sop.definition import active_version, load_definition, registry
 from app.sop.engine import Context, Outcome
 from app.timing.models import StepRun
 from app.units.data import KECAMATAN, kelurahan_code
+from app.units.known import known_unit
 from app.units.models import Unit
 from app.users.service import UnknownUnit, find_unit
-
-
-def _unit(session: Session, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
-    assert unit is not None
-    return unit
 
 
 def _registering_unit(session: Session, principal: Principal, named: str | None) -> Unit:
@@ -56,7 +51,9 @@ def _registering_unit(session: Session, principal: Principal, named: str | None)
         return unit
     if unit is not None and unit.id != principal.unit_id:
         raise Forbidden("Incidents are registered in the caller's own kecamatan only")
-    return _unit(session, principal.unit_id)
+    own = session.get(Unit, principal.unit_id)
+    assert own is not None
+    return own
 
 
 def create(session: Session, principal: Principal, body: schemas.IncidentCreate) -> Incident:
@@ -128,7 +125,7 @@ def create(session: Session, principal: Principal, body: schemas.IncidentCreate)
 
 
 def to_public(session: Session, principal: Principal, incident: Incident) -> dict[str, Any]:
-    unit = _unit(session, incident.unit_id)
+    unit = known_unit(session, incident.unit_id)
     step_code = None
     if incident.current_step is not None:
         step_code = load_definition(incident.sop_version).step(incident.current_step).code

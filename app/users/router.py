@@ -6,8 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from sqlalchemy import bindparam, select
-from sqlmodel import col
 
 from app.auth.deps import CurrentPrincipal, Principal, require
 from app.auth.roles import Role
@@ -18,7 +16,7 @@ from app.core.http import Limit, Offset, page_limit, problems
 from app.core.routing import OneHopRoute
 from app.core.schemas import Page
 from app.delegations.service import held_posts
-from app.units.models import Unit, UnitPublic
+from app.units.known import known_unit
 from app.users import service
 from app.users.models import User
 from app.users.schemas import Me, PasswordReset, UserCreate, UserPublic, UserUpdate
@@ -51,11 +49,7 @@ def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
     # Who the caller is was read with the token's check (app.auth.deps); only the unit is left.
     if principal.is_client:
         raise NotFound("No user with this id")
-    unit = None
-    if principal.unit_id is not None:
-        unit = UnitPublic.model_validate(
-            session.execute(_UNIT, {"unit_id": principal.unit_id}).one(), from_attributes=True
-        )
+    unit = known_unit(session, principal.unit_id) if principal.unit_id is not None else None
     return Me(
         id=principal.id,
         username=principal.username,
@@ -65,11 +59,6 @@ def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
         scopes=sorted(principal.scopes),
         posts=held_posts(session, principal, unit.name if unit else ""),
     )
-
-
-_UNIT = select(col(Unit.id), col(Unit.code), col(Unit.name), col(Unit.slug)).where(
-    col(Unit.id) == bindparam("unit_id")
-)
 
 
 @router.get(
