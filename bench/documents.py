@@ -61,6 +61,7 @@ def _document(heading: str, number: str) -> dict[str, Any]:
         "number": number,
         "verification_code": URL.rsplit("/", 1)[1],
         "verification_url": URL,
+        "qr_mask": service.QR_MASK,
     }
 
 

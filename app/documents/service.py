@@ -111,9 +111,19 @@ def verification_url(code: str) -> str:
     return f"{get_settings().verification_base}/v/{code}"
 
 
-def _qr_svg(url: str) -> str:
+# One mask pattern for every new code: choosing the best of the eight by ISO/IEC 18004's
+# penalty rules took 2.5 ms of each 3.4 ms encoding, on every issued document, and a
+# verification URL reads the same with any of them (the tests decode each issued code). The
+# mask is kept in the document's data, so the same data still gives the same bytes; documents
+# issued before it have none and were drawn with the best mask.
+QR_MASK = 0
+
+
+def _qr_svg(url: str, mask: int | None) -> str:
     buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", border=0, xmldecl=False)
+    segno.make(url, error="m", micro=False, mask=mask).save(
+        buffer, kind="svg", border=0, xmldecl=False
+    )
     return buffer.getvalue().decode()
 
 
@@ -550,7 +560,8 @@ def lembar_arsip_data(
 
 def _with_qr(data: dict[str, Any]) -> dict[str, Any]:
     document = data["document"]
-    return {**data, "document": {**document, "qr_svg": _qr_svg(document["verification_url"])}}
+    qr = _qr_svg(document["verification_url"], document.get("qr_mask"))
+    return {**data, "document": {**document, "qr_svg": qr}}
 
 
 def render_issued(
@@ -592,6 +603,7 @@ def issue(
         **data["document"],
         "verification_code": code,
         "verification_url": verification_url(code),
+        "qr_mask": QR_MASK,
     }
     rendered = render_issued(kind, data, issued_at, files or {})
     document = IssuedDocument(
