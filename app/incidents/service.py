@@ -147,7 +147,9 @@ def answer(
     incident) and the incident's new state as the caller's GET would show it. The request's
     session still holds the row the engine moved, so no query reads it again."""
     body = written if isinstance(written, dict) else written.model_dump()
-    incident = session.get(Incident, body["incident_id"])
+    incident = engine.moved_incident(session, body["incident_id"]) or session.get(
+        Incident, body["incident_id"]
+    )
     assert incident is not None
     return {**body, "incident": to_public(session, principal, incident)}
 

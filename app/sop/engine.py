@@ -526,7 +526,20 @@ def perform(
     )
     outcome = handler(ctx)
     _apply(ctx, action, outcome, before=snapshot(incident), run=run)
+    # The session's identity map holds rows weakly: kept here, the moved incident is still
+    # the session's when the answer is made (moved_incident), not read again.
+    session.info.setdefault(_MOVED, {})[incident.id] = incident
     return outcome
+
+
+# Key of Session.info holding the incidents an action moved in this session, by id.
+_MOVED = "trantib_moved_incidents"
+
+
+def moved_incident(session: Session, incident_id: uuid.UUID) -> Incident | None:
+    """The incident as an action of this session left it, if one moved it."""
+    moved: dict[uuid.UUID, Incident] = session.info.get(_MOVED, {})
+    return moved.get(incident_id)
 
 
 # The incident column naming the person a step waits on, by the assignment of its rule.
