@@ -8,6 +8,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from app.auth.roles import Role
 from app.core.schemas import AwareDatetime, RequestBody, ResponseBody
 from app.core.types import Line
 from app.delegations.models import DelegationKind, Position
@@ -117,7 +118,7 @@ class DelegationEventPublic(ResponseBody):
     delegation_id: uuid.UUID
     action: str
     actor_id: uuid.UUID
-    actor_role: str
+    actor_role: Role = Field(description="The actor's own role")
     recorded_at: datetime
     data: dict[str, object]
     prev_hash: str

@@ -466,3 +466,30 @@ def load_definition(version: str | None = None) -> SopDefinition:
     """The definition of a version (the active one when omitted); LookupError if unknown."""
     found = registry()
     return found.get(version or found.active)
+
+
+def packaged_stages() -> list[str]:
+    """Every stage the definitions shipped with the service name, in the order they come."""
+    found: dict[str, None] = {}
+    for definition in build_registry(None, None).definitions.values():
+        for step in definition.steps:
+            found.update(dict.fromkeys(step.stages))
+    return list(found)
+
+
+def stage_field(
+    what: str = "The stage within the step, for a step its SOP definition splits into stages "
+    "(null otherwise)",
+) -> Any:
+    """The field of a stage's name in an answer: documented, never an enum. Stages are data of
+    each SOP version, so a revised definition may add one without a new API version, and a
+    client generated with an enum (openapi-python-client raises on an unknown value) would
+    refuse every answer naming it."""
+    stages = packaged_stages()
+    return Field(
+        description=f"{what}. Stage names are data of each SOP version (GET "
+        "/api/v1/sop/versions/{version} lists each step's `stages`), not a fixed set: a "
+        "revised SOP may add some. The shipped definitions name: "
+        + ", ".join(f"`{s}`" for s in stages),
+        examples=stages[:1],
+    )
