@@ -126,8 +126,13 @@ class DelegationEventPublic(ResponseBody):
 
 
 class DelegationAudit(ResponseBody):
+    """A kecamatan's delegation events, oldest first, in `items` like every list."""
+
     unit_id: int
-    events: list[DelegationEventPublic]
+    items: list[DelegationEventPublic]
+    events: list[DelegationEventPublic] = Field(
+        deprecated="The same list as `items`, kept for clients written before it"
+    )
     chain_valid: bool
     first_broken_seq: int | None
 

@@ -281,5 +281,10 @@ class DraftPublic(
 
 
 class DraftVersionList(ResponseBody):
+    """Every version of a draft, oldest first, in `items` like every list."""
+
     draft_id: uuid.UUID
-    versions: list[DraftVersionPublic]
+    items: list[DraftVersionPublic]
+    versions: list[DraftVersionPublic] = Field(
+        deprecated="The same list as `items`, kept for clients written before it"
+    )

@@ -290,8 +290,13 @@ class AuditEventPublic(ResponseBody):
 
 
 class AuditTrail(ResponseBody):
+    """An incident's audit events, oldest first, in `items` like every list."""
+
     incident_id: uuid.UUID
-    events: list[AuditEventPublic]
+    items: list[AuditEventPublic]
+    events: list[AuditEventPublic] = Field(
+        deprecated="The same list as `items`, kept for clients written before it"
+    )
     chain_valid: bool
     first_broken_seq: int | None
 

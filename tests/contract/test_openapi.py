@@ -631,7 +631,7 @@ def test_contents_are_answered_exactly_as_hashed(flow, client):
     ]
     for draft_id in (flow.draft_id, flow.report_draft_id):
         versions = client.get(f"/api/v1/drafts/{draft_id}/versions", headers=flow.as_("camat"))
-        answers += versions.json()["versions"]
+        answers += versions.json()["items"]
     assert {a.get("kind") for a in answers} >= {"walikota", "surat_perintah", "order", "report"}
     assert len(answers) >= 7
     for answer in answers:
@@ -752,6 +752,41 @@ def test_roles_and_actions_in_answers_are_the_named_enums_and_stages_are_documen
         for value in stages:
             assert f"`{value}`" in stage["description"], (name, value)
         assert set(stage["examples"]) <= stages
+
+
+# Lists of records under one resource, and the member that held them before `items`.
+SUB_COLLECTIONS = {
+    "TaskList": None,
+    "AuditTrail": "events",
+    "DraftVersionList": "versions",
+    "DelegationAudit": "events",
+}
+
+
+def test_sub_collections_share_one_envelope_shape(document):
+    """A task list had `items`, a draft's versions `versions`, an audit trail `events`: each
+    now answers `items`, keeping the older member (deprecated) for the clients that read it."""
+    schemas = document["components"]["schemas"]
+    for name, older in SUB_COLLECTIONS.items():
+        schema = schemas[name]
+        assert "items" in schema["required"], name
+        assert schema["properties"]["items"]["type"] == "array", name
+        if older is not None:
+            assert schema["properties"][older]["deprecated"] is True, name
+            assert schema["properties"][older]["items"] == schema["properties"]["items"]["items"]
+            assert older in schema["required"], name
+
+
+def test_sub_collections_answer_items_beside_the_older_member(flow, client):
+    flow.run_to(5)
+    incident = f"/api/v1/incidents/{flow.incident_id}"
+    trail = client.get(f"{incident}/events", headers=flow.as_("camat")).json()
+    versions = client.get(f"/api/v1/drafts/{flow.draft_id}/versions", headers=flow.as_("camat"))
+    tasks = client.get("/api/v1/tasks", headers=flow.as_("camat")).json()
+    assert trail["items"] == trail["events"] and len(trail["items"]) >= 4
+    assert versions.json()["items"] == versions.json()["versions"]
+    assert [v["number"] for v in versions.json()["items"]] == [1]
+    assert flow.incident_id in [t["incident_id"] for t in tasks["items"]]
 
 
 def _enums(node: Any, where: str, found: dict[tuple[str, ...], list[str]]) -> None:
