@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Union, get_args
 
-from pydantic import BaseModel, Field, RootModel, computed_field, create_model
+from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, create_model
 
 from app.auth.roles import Role
 from app.core.http import etag
@@ -139,6 +139,8 @@ class CancelBody(ActionBody):
 
 class PoliceNotice(ResponseBody):
     """Whether the police were told of it (surat pemberitahuan), with the receipt (STTP)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     notified: bool
     receipt_number: str | None

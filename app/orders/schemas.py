@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, RootModel
+from pydantic import ConfigDict, Field, RootModel
 
 from app.core.schemas import (
     PLACEHOLDER_ID,
@@ -104,6 +104,9 @@ class DispatchBody(ActionBody):
 
 class WalikotaOrderContent(ResponseBody):
     """The Surat Perintah Walikota as the Camat recorded it (the request without its times)."""
+
+    # Exactly the request's members, as the other contents are.
+    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["walikota"]
     number: str

@@ -20,7 +20,7 @@ from referencing.jsonschema import DRAFT202012
 from app.auth.deps import STAFF_SCHEME as STAFF
 from app.auth.deps import SYSTEM_SCHEME as SYSTEM
 from app.core.errors import PROBLEM_JSON, TYPE_BASE
-from tests.lifecycle.flow import INCIDENT, ORDER_DRAFT
+from tests.lifecycle.flow import INCIDENT, ORDER_DRAFT, WALIKOTA_ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "openapi" / "openapi.json"
@@ -537,11 +537,13 @@ def _answer_errors(document: dict[str, Any]) -> Any:
         DOC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
     )
 
-    def errors(method: str, template: str, status: int, body: Any) -> list[str]:
+    def errors(
+        method: str, template: str, status: int, body: Any, media: str = "application/json"
+    ) -> list[str]:
         pointer = template.replace("~", "~0").replace("/", "~1")
         answer = (
             f"{DOC_URI}#/paths/{pointer}/{method}/responses/{status}/content/"
-            "application~1json/schema"
+            f"{media.replace('/', '~1')}/schema"
         )
         validator = OAS31Validator({"$ref": answer}, registry=registry)
         return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(body)]
@@ -746,12 +748,36 @@ def test_roles_and_actions_in_answers_are_the_named_enums_and_stages_are_documen
     assert schemas["Task"]["properties"]["actions"]["items"] == action
     assert role in schemas["AuditEventPublic"]["properties"]["actor_role"]["anyOf"]
     assert schemas["DelegationEventPublic"]["properties"]["actor_role"]["$ref"] == role["$ref"]
+    problem = schemas["Problem"]["properties"]
+    assert role in problem["waiting_on"]["anyOf"]
+    assert problem["allowed_roles"]["items"] == role
+    assert problem["role"]["$ref"] == role["$ref"]
     for name in ("IncidentPublic", "IncidentSummary", "Task", "OrderDraftPublic"):
         stage = schemas[name]["properties"]["stage"]
         assert "enum" not in json.dumps(stage), name
         for value in stages:
             assert f"`{value}`" in stage["description"], (name, value)
         assert set(stage["examples"]) <= stages
+
+
+def test_refusals_naming_roles_validate_against_the_problem_schema(document, flow, client):
+    """The roles a 403 and a 409 name are values of the Role enum the Problem declares."""
+    errors = _answer_errors(document)
+    flow.create()
+    orders = "/api/v1/incidents/{incident_id}/orders"
+    url = f"/api/v1/incidents/{flow.incident_id}/orders"
+    body = {**WALIKOTA_ORDER, "number": f"WK/{flow.incident_id[:8]}"}
+    refused = client.post(url, json=body, headers=flow.as_("kasi"))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"] == TYPE_BASE + "insufficient-scope"
+    assert refused.json()["allowed_roles"] == ["camat"]
+    assert errors("post", orders, 403, refused.json(), PROBLEM_JSON) == []
+    flow.step1()
+    again = client.post(url, json=body, headers=flow.as_("camat"))
+    assert again.status_code == 409, again.text
+    assert again.json()["type"] == TYPE_BASE + "wrong-step"
+    assert again.json()["waiting_on"] == "kasi_trantib"
+    assert errors("post", orders, 409, again.json(), PROBLEM_JSON) == []
 
 
 # Lists of records under one resource, and the member that held them before `items`.
