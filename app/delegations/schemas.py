@@ -89,7 +89,7 @@ class PersonRef(ResponseBody):
     id: uuid.UUID
     username: str
     full_name: str
-    role: str
+    role: Role
     nip: str | None
 
 

@@ -258,8 +258,8 @@ class IncidentPage(ResponseBody):
 class EscalationPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
-    from_level: str | None
-    to_level: str
+    from_level: EscalationLevel | None
+    to_level: EscalationLevel
     note: str | None
     changed_by: uuid.UUID
     occurred_at: datetime

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from app.auth.roles import Role
 from app.core.schemas import RequestBody, ResponseBody
 from app.timing.calendars import DayKind
 from app.timing.models import RunStatus
@@ -48,7 +49,7 @@ class RunTiming(ResponseBody):
     step: int
     step_code: str
     attempt: int
-    role: str
+    role: Role = Field(description="The role the step's run waits on")
     assignee_id: uuid.UUID | None
     sla: str = Field(description='The time standard as the SOP writes it, e.g. "2 Jam"')
     sla_seconds: int
@@ -180,7 +181,7 @@ class Breach(ResponseBody):
     step: int
     step_code: str
     attempt: int
-    role: str
+    role: Role = Field(description="The role the step's run waits on")
     assignee_id: uuid.UUID | None
     sla: str
     sla_seconds: int

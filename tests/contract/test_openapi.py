@@ -570,6 +570,8 @@ def test_answers_of_a_whole_incident_carry_every_required_member(document, flow,
         ("/api/v1/incidents/{incident_id}/events", f"{incident}/events"),
         ("/api/v1/incidents/{incident_id}/report", f"{incident}/report"),
         ("/api/v1/incidents/{incident_id}/verifications", f"{incident}/verifications"),
+        ("/api/v1/incidents/{incident_id}/timeline", f"{incident}/timeline"),
+        ("/api/v1/incidents/{incident_id}/briefings", f"{incident}/briefings"),
         ("/api/v1/drafts/{draft_id}", f"/api/v1/drafts/{flow.draft_id}"),
         ("/api/v1/drafts/{draft_id}", f"/api/v1/drafts/{flow.report_draft_id}"),
         ("/api/v1/drafts/{draft_id}/versions", f"/api/v1/drafts/{flow.draft_id}/versions"),
@@ -748,6 +750,11 @@ def test_roles_and_actions_in_answers_are_the_named_enums_and_stages_are_documen
     assert schemas["Task"]["properties"]["actions"]["items"] == action
     assert role in schemas["AuditEventPublic"]["properties"]["actor_role"]["anyOf"]
     assert schemas["DelegationEventPublic"]["properties"]["actor_role"]["$ref"] == role["$ref"]
+    for name in ("RunTiming", "Breach", "PersonRef"):
+        assert schemas[name]["properties"]["role"]["$ref"] == role["$ref"], name
+    escalation = schemas["EscalationPublic"]["properties"]
+    assert escalation["to_level"] == {"$ref": SCHEMAS + "EscalationLevel"}
+    assert {"$ref": SCHEMAS + "EscalationLevel"} in escalation["from_level"]["anyOf"]
     problem = schemas["Problem"]["properties"]
     assert role in problem["waiting_on"]["anyOf"]
     assert problem["allowed_roles"]["items"] == role
