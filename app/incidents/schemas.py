@@ -16,7 +16,7 @@ from app.core.schemas import ActionBody, AsStored, AwareDatetime, RequestBody, R
 from app.delegations.schemas import ActingAs
 from app.incidents.models import EscalationLevel, IncidentKind, IncidentStatus
 from app.sop.catalogue import Action
-from app.sop.definition import stage_field
+from app.sop.definition import stage_field, step_code_field
 
 
 class InfoSource(StrEnum):
@@ -179,7 +179,7 @@ class IncidentPublic(ResponseBody):
     notes: str | None
     status: IncidentStatus
     current_step: int | None
-    current_step_code: str | None
+    current_step_code: str | None = step_code_field("The code of the step the incident is at")
     stage: str | None = stage_field()
     waiting_on: Role | None = Field(description="The role the current step waits on")
     sop_version: str
@@ -273,7 +273,7 @@ class AuditEventPublic(ResponseBody):
         description="The SOP version of the step (null on events recorded before it was kept)"
     )
     step: int | None
-    step_code: str | None
+    step_code: str | None = step_code_field()
     actor_id: uuid.UUID | None
     actor_role: Role | None = Field(
         description="The actor's own role (a service client's is `service`); null for what "
@@ -310,7 +310,7 @@ class Task(ResponseBody):
     unit_id: int
     sop_version: str
     step: int
-    step_code: str
+    step_code: str = step_code_field()
     stage: str | None = stage_field()
     actions: list[Action] = Field(description=ALLOWED_ACTIONS)
     waiting_since: datetime

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from app.auth.roles import Role
 from app.core.schemas import RequestBody, ResponseBody
+from app.sop.definition import step_code_field
 from app.timing.calendars import DayKind
 from app.timing.models import RunStatus
 
@@ -47,7 +48,7 @@ class RunTiming(ResponseBody):
 
     id: uuid.UUID
     step: int
-    step_code: str
+    step_code: str = step_code_field()
     attempt: int
     role: Role = Field(description="The role the step's run waits on")
     assignee_id: uuid.UUID | None
@@ -128,7 +129,7 @@ class StepStats(ResponseBody):
     unit: UnitRef | None = Field(description="Null on rows that cover every unit in scope")
     sop_version: str = Field(description="The SOP version the runs' incidents run under")
     step: int
-    step_code: str
+    step_code: str = step_code_field()
     runs: int
     completed: int
     on_time: int
@@ -179,7 +180,7 @@ class Breach(ResponseBody):
     unit: UnitRef
     sop_version: str
     step: int
-    step_code: str
+    step_code: str = step_code_field()
     attempt: int
     role: Role = Field(description="The role the step's run waits on")
     assignee_id: uuid.UUID | None

@@ -721,18 +721,21 @@ def test_answers_hold_no_free_form_object_but_the_listed_ones(document):
     assert schemas["ManifestEntry"]["properties"]
 
 
-def _definition_values() -> tuple[set[str], set[str]]:
-    """The stages and actions every shipped SOP definition names, read from its file."""
+def _definition_values() -> tuple[set[str], set[str], set[str]]:
+    """The stages, actions and step codes every shipped SOP definition names, read from its
+    file."""
     stages: set[str] = set()
     actions: set[str] = set()
+    codes: set[str] = set()
     for path in (ROOT / "app" / "sop" / "definitions").glob("*.toml"):
         sop = tomllib.loads(path.read_text(encoding="utf-8"))
         actions.update(a["action"] for a in sop.get("incident_actions", []))
         for step in sop["steps"]:
+            codes.add(step["code"])
             stages.update(step.get("stages", []))
             for rule in step.get("rules", []):
                 actions.update(rule["actions"])
-    return stages, actions
+    return stages, actions, codes
 
 
 def test_roles_and_actions_in_answers_are_the_named_enums_and_stages_are_documented(document):
@@ -740,7 +743,7 @@ def test_roles_and_actions_in_answers_are_the_named_enums_and_stages_are_documen
     are fixed sets of the service (enums); stage names are data of each SOP version, so
     they are documented with the current ones rather than frozen."""
     schemas = document["components"]["schemas"]
-    stages, actions = _definition_values()
+    stages, actions, codes = _definition_values()
     assert actions <= set(schemas["Action"]["enum"])
     assert {"camat", "sekcam", "kasi_trantib", "danru", "anggota"} <= set(schemas["Role"]["enum"])
     role, action = {"$ref": SCHEMAS + "Role"}, {"$ref": SCHEMAS + "Action"}
@@ -765,6 +768,18 @@ def test_roles_and_actions_in_answers_are_the_named_enums_and_stages_are_documen
         for value in stages:
             assert f"`{value}`" in stage["description"], (name, value)
         assert set(stage["examples"]) <= stages
+    step_codes = [
+        ("IncidentPublic", "current_step_code"),
+        ("Task", "step_code"),
+        ("AuditEventPublic", "step_code"),
+        ("RunTiming", "step_code"),
+        ("Breach", "step_code"),
+    ]
+    for name, member in step_codes:
+        code = schemas[name]["properties"][member]
+        assert "enum" not in json.dumps(code), name
+        assert all(f"`{value}`" in code["description"] for value in codes), name
+        assert set(code["examples"]) <= codes, name
 
 
 def test_refusals_naming_roles_validate_against_the_problem_schema(document, flow, client):
