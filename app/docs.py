@@ -506,7 +506,7 @@ _EXTENSION_MEMBERS: dict[str, Any] = {
     },
     "stage": {"type": ["string", "null"], "description": "409 wrong-step: the step's stage"},
     "waiting_on": {
-        "type": ["string", "null"],
+        "anyOf": [{"$ref": SCHEMAS + "Role"}, {"type": "null"}],
         "description": "409 wrong-step: the role the incident waits on",
     },
     "step_name": {"type": ["string", "null"], "description": "409 wrong-step: the step's name"},
@@ -521,9 +521,10 @@ _EXTENSION_MEMBERS: dict[str, Any] = {
     },
     "allowed_roles": {
         "type": "array",
-        "items": {"type": "string"},
+        "items": {"$ref": SCHEMAS + "Role"},
         "description": "403: the roles that take the action",
     },
+    "role": {"$ref": SCHEMAS + "Role", "description": "403: the caller's own role"},
     "accepted": {
         "type": "array",
         "items": {"type": "string"},

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field
 
 from app.core.schemas import ActionBody, ResponseBody
 from app.documents.schemas import IssuedDocumentFields
@@ -49,33 +48,34 @@ class ArchiveCreate(ActionBody):
     }
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class ManifestEntry(ResponseBody):
+    """One archived part: `version` and `record_sha256` are absent where they do not apply
+    (never null), exactly as archived, so that a client recomputes manifest_sha256."""
+
     type: str = Field(
         description="surat_perintah_walikota, instruction, draft_version, verification, "
         "surat_perintah, issued_document (an issued PDF), signed_copy, briefing, field_report, "
         "attachment or laporan_pelaksanaan"
     )
     id: uuid.UUID
-    version: int | None = Field(default=None, description="Draft version number, if any")
+    version: int | None = Field(
+        default=None, exclude_if=_absent, description="Draft version number, if any"
+    )
     sha256: str = Field(
         description="Of the stored row (canonical JSON), or of the file's bytes for "
         "attachments, issued PDFs and signed copies"
     )
     record_sha256: str | None = Field(
         default=None,
+        exclude_if=_absent,
         description="Files: of the file's row (attachment: name, caption, type; issued PDF: "
         "number, template, verification code)",
     )
     title: str
-
-    @model_serializer(mode="wrap")
-    def _as_stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Absent rather than null, exactly as archived: clients can recompute manifest_sha256.
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None or k not in _OPTIONAL}
-
-
-_OPTIONAL = frozenset({"version", "record_sha256"})
 
 
 class ArchiveRecordSummary(ResponseBody):

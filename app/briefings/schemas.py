@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from app.core.schemas import ActionBody, RequestBody, ResponseBody
+from app.core.schemas import ActionBody, AsStored, RequestBody, ResponseBody
 
 MAX_MEMBERS = 30
 
@@ -79,7 +79,9 @@ class BriefingPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     members: list[uuid.UUID]
-    equipment: dict[str, Any]
+    equipment: Annotated[dict[str, Any], AsStored(Equipment)] = Field(
+        description="As the Danru checked it: items not given are absent, not null"
+    )
     note: str | None
     created_by: uuid.UUID
     occurred_at: datetime

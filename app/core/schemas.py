@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import core_schema
 
 from app.core import clock
 from app.core.types import check_text
@@ -77,6 +86,38 @@ class ResponseBody(BaseModel):
     contract even when it has a default, so that generated clients type it as present."""
 
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class AsStored:
+    """A JSON object answered exactly as it was stored, declared in the contract by the schema
+    of `shape` (a model, or a union of models).
+
+    Contents are hashed when written (`content_sha256`) and checked against the request's
+    model then: answered through a model again they would gain nulls and defaults and lose
+    what a later model no longer names, and the hash would no longer be theirs. So the value
+    passes through as stored, and only its declaration is typed; tests/contract validates live
+    answers against it."""
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        declared = handler.generate_schema(self.shape)
+        if declared["type"] == "definition-ref":
+            # Metadata keeps the model a named definition (a component) where pydantic would
+            # inline a model used once.
+            declared = {**declared, "metadata": {"answered_as_stored": True}}
+        return core_schema.dict_schema(
+            keys_schema=core_schema.str_schema(),
+            metadata={"pydantic_js_annotation_functions": [lambda _c, h: h(declared)]},
+            # The declared schema stays in the tree (its definitions are then generated);
+            # the value is never serialized through it.
+            serialization=core_schema.wrap_serializer_function_ser_schema(
+                lambda value, _handler: value, schema=declared
+            ),
+        )
 
 
 # String sets checked by a validator of their own (for its message) rather than an Enum: the

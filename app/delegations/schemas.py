@@ -8,6 +8,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from app.auth.roles import Role
 from app.core.schemas import AwareDatetime, RequestBody, ResponseBody
 from app.core.types import Line
 from app.delegations.models import DelegationKind, Position
@@ -88,7 +89,7 @@ class PersonRef(ResponseBody):
     id: uuid.UUID
     username: str
     full_name: str
-    role: str
+    role: Role
     nip: str | None
 
 
@@ -117,7 +118,7 @@ class DelegationEventPublic(ResponseBody):
     delegation_id: uuid.UUID
     action: str
     actor_id: uuid.UUID
-    actor_role: str
+    actor_role: Role = Field(description="The actor's own role")
     recorded_at: datetime
     data: dict[str, object]
     prev_hash: str
@@ -125,8 +126,13 @@ class DelegationEventPublic(ResponseBody):
 
 
 class DelegationAudit(ResponseBody):
+    """A kecamatan's delegation events, oldest first, in `items` like every list."""
+
     unit_id: int
-    events: list[DelegationEventPublic]
+    items: list[DelegationEventPublic]
+    events: list[DelegationEventPublic] = Field(
+        deprecated="The same list as `items`, kept for clients written before it"
+    )
     chain_valid: bool
     first_broken_seq: int | None
 

@@ -390,11 +390,11 @@ def audit(session: Session, principal: Principal, key: str) -> schemas.Delegatio
             broken = event.seq
             break
         prev = event.hash
+    listed = [schemas.DelegationEventPublic.model_validate(e, from_attributes=True) for e in events]
     return schemas.DelegationAudit(
         unit_id=unit.id,
-        events=[
-            schemas.DelegationEventPublic.model_validate(e, from_attributes=True) for e in events
-        ],
+        items=listed,
+        events=listed,
         chain_valid=broken is None,
         first_broken_seq=broken,
     )

@@ -149,10 +149,8 @@ def draft_versions(
     principal: Annotated[Principal, require(Scope.drafts_read)],
 ) -> dict[str, Any]:
     draft = service.load_draft(session, principal, draft_id)
-    return {
-        "draft_id": draft.id,
-        "versions": [v.model_dump() for v in service.versions(session, draft)],
-    }
+    listed = [v.model_dump() for v in service.versions(session, draft)]
+    return {"draft_id": draft.id, "items": listed, "versions": listed}
 
 
 @router.get(

@@ -7,12 +7,20 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, RootModel, model_validator
 
-from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody, ResponseBody
+from app.core.schemas import (
+    PLACEHOLDER_ID,
+    ActionBody,
+    AsStored,
+    AwareDatetime,
+    RequestBody,
+    ResponseBody,
+)
 from app.documents.schemas import IssuedDocumentFields
 from app.drafts.models import DraftKind, DraftStatus
 from app.incidents.models import EscalationLevel
+from app.sop.definition import stage_field
 
 
 class SigningCapacity(StrEnum):
@@ -86,7 +94,8 @@ class ChronologyEntry(RequestBody):
     escalation_level: EscalationLevel | None = None
 
 
-class OrderDraftContent(RequestBody):
+# The two contents are also answered as stored (ResponseBody: every member is sent).
+class OrderDraftContent(RequestBody, ResponseBody):
     plan: Plan
     letter: Letter
 
@@ -99,7 +108,7 @@ Chronology = Annotated[list[ChronologyEntry], Field(max_length=200)]
 Remarks = Annotated[str, Field(max_length=4000)]
 
 
-class ReportDraftContent(RequestBody):
+class ReportDraftContent(RequestBody, ResponseBody):
     summary: Summary
     field_report_ids: FieldReportIds
     chronology: Chronology = Field(default_factory=list)
@@ -209,10 +218,16 @@ class SubmitBody(ActionBody):
     }
 
 
+DraftContent = OrderDraftContent | ReportDraftContent
+
+
 class DraftVersionPublic(ResponseBody):
     number: int
-    content: dict[str, Any]
-    content_sha256: str
+    content: Annotated[dict[str, Any], AsStored(DraftContent)] = Field(
+        description="The version's content: a draft order's plan and letter, or a draft "
+        "report (the draft's `kind` says which)"
+    )
+    content_sha256: str = Field(description="SHA-256 of `content` as canonical JSON")
     created_by: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -222,23 +237,54 @@ class DraftVersionPublic(ResponseBody):
 class ReportPublic(IssuedDocumentFields, DraftVersionPublic):
     """The Laporan Pelaksanaan: the approved version of the report draft, and its PDF."""
 
+    content: Annotated[dict[str, Any], AsStored(ReportDraftContent)]
 
-class DraftPublic(ResponseBody):
+
+class _DraftFields(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
     unit_id: int
     kind: DraftKind
     status: DraftStatus
-    stage: str | None
+    stage: str | None = stage_field()
     current_version: int
     author_id: uuid.UUID
     created_at: datetime
     updated_at: datetime
     version: int
     content: dict[str, Any]
-    content_sha256: str
+    content_sha256: str = Field(description="SHA-256 of `content` as canonical JSON")
+
+
+class OrderDraftPublic(_DraftFields):
+    """The plan and draft Surat Perintah (kind order)."""
+
+    kind: Literal[DraftKind.order]
+    content: Annotated[dict[str, Any], AsStored(OrderDraftContent)] = Field(
+        description="The current version's plan and letter"
+    )
+
+
+class ReportDraftPublic(_DraftFields):
+    """The draft execution report (kind report)."""
+
+    kind: Literal[DraftKind.report]
+    content: Annotated[dict[str, Any], AsStored(ReportDraftContent)] = Field(
+        description="The current version's report"
+    )
+
+
+class DraftPublic(
+    RootModel[Annotated[OrderDraftPublic | ReportDraftPublic, Field(discriminator="kind")]]
+):
+    """A draft with its current version, typed by its `kind` like the request that made it."""
 
 
 class DraftVersionList(ResponseBody):
+    """Every version of a draft, oldest first, in `items` like every list."""
+
     draft_id: uuid.UUID
-    versions: list[DraftVersionPublic]
+    items: list[DraftVersionPublic]
+    versions: list[DraftVersionPublic] = Field(
+        deprecated="The same list as `items`, kept for clients written before it"
+    )

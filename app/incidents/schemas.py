@@ -6,14 +6,17 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, Union, get_args
 
-from pydantic import BaseModel, Field, computed_field, create_model
+from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, create_model
 
+from app.auth.roles import Role
 from app.core.http import etag
-from app.core.schemas import ActionBody, AwareDatetime, RequestBody, ResponseBody
+from app.core.schemas import ActionBody, AsStored, AwareDatetime, RequestBody, ResponseBody
 from app.delegations.schemas import ActingAs
 from app.incidents.models import EscalationLevel, IncidentKind, IncidentStatus
+from app.sop.catalogue import Action
+from app.sop.definition import stage_field, step_code_field
 
 
 class InfoSource(StrEnum):
@@ -33,6 +36,13 @@ class Location(RequestBody):
     landmark: str | None = Field(default=None, max_length=200)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class LocationPublic(Location):
+    """The location as registered (members not given are absent, not null), with the code of
+    its kelurahan."""
+
+    kelurahan_code: str = Field(description="The kelurahan's Kemendagri code")
 
 
 class Organizer(RequestBody):
@@ -127,6 +137,22 @@ class CancelBody(ActionBody):
     }
 
 
+class PoliceNotice(ResponseBody):
+    """Whether the police were told of it (surat pemberitahuan), with the receipt (STTP)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notified: bool
+    receipt_number: str | None
+    unit: str | None = Field(description="The receiving police unit, e.g. Polsek Ciledug")
+
+
+ALLOWED_ACTIONS = (
+    "Actions the caller may take now: kinds of the API's action catalogue (which step takes "
+    "which is the SOP definition's), so that a client shows only the buttons that will work"
+)
+
+
 class UnitRef(ResponseBody):
     id: int
     code: str
@@ -139,21 +165,23 @@ class IncidentPublic(ResponseBody):
     unit: UnitRef
     kind: IncidentKind
     title: str
-    location: dict[str, Any]
+    location: Annotated[dict[str, Any], AsStored(LocationPublic)]
     occurred_at: datetime | None
     reported_at: datetime
-    organizer: dict[str, Any] | None
+    organizer: Annotated[dict[str, Any], AsStored(Organizer)] | None = Field(
+        description="As registered: members not given are absent, not null"
+    )
     estimated_crowd: int | None
     demands: list[str]
-    police: dict[str, Any]
+    police: Annotated[dict[str, Any], AsStored(PoliceNotice)]
     escalation_level: EscalationLevel
     info_source: InfoSource | None
     notes: str | None
     status: IncidentStatus
     current_step: int | None
-    current_step_code: str | None
-    stage: str | None
-    waiting_on: str | None
+    current_step_code: str | None = step_code_field("The code of the step the incident is at")
+    stage: str | None = stage_field()
+    waiting_on: Role | None = Field(description="The role the current step waits on")
     sop_version: str
     assigned_danru_id: uuid.UUID | None
     dispatched_danru_id: uuid.UUID | None
@@ -169,9 +197,7 @@ class IncidentPublic(ResponseBody):
     updated_at: datetime
     closed_at: datetime | None
     version: int
-    allowed_actions: list[str] = Field(
-        description="Actions the caller may take now (engine action codes)"
-    )
+    allowed_actions: list[Action] = Field(description=ALLOWED_ACTIONS)
 
     @computed_field(  # type: ignore[prop-decorator]
         description='The ETag header\'s value, e.g. "7": send it as If-Match with the next '
@@ -185,9 +211,17 @@ class IncidentPublic(ResponseBody):
 @cache
 def with_incident(model: type[BaseModel]) -> type[BaseModel]:
     """The answer of a step action: what the action wrote, and the incident as it left it.
-    One model per written record, however many actions answer with it."""
+    One model per written record, however many actions answer with it; a record typed by
+    its kind (a RootModel of a discriminated union) answers with the union of each kind's."""
+    name = f"{model.__name__.removesuffix('Public')}Answer"
+    if issubclass(model, RootModel):
+        root = model.model_fields["root"]
+        kinds = tuple(with_incident(kind) for kind in get_args(root.annotation))
+        union = Annotated[Union[kinds], Field(discriminator=root.discriminator)]  # type: ignore[valid-type]  # noqa: UP007
+        doc = f"{model.__doc__ or ''} With the incident as the action left it.".strip()
+        return create_model(name, __base__=RootModel[union], __doc__=doc)
     return create_model(
-        f"{model.__name__.removesuffix('Public')}Answer",
+        name,
         __base__=model,
         incident=(
             IncidentPublic,
@@ -208,7 +242,7 @@ class IncidentSummary(ResponseBody):
     title: str
     status: IncidentStatus
     current_step: int | None
-    stage: str | None
+    stage: str | None = stage_field()
     escalation_level: EscalationLevel
     reported_at: datetime
     updated_at: datetime
@@ -224,8 +258,8 @@ class IncidentPage(ResponseBody):
 class EscalationPublic(ResponseBody):
     id: uuid.UUID
     incident_id: uuid.UUID
-    from_level: str | None
-    to_level: str
+    from_level: EscalationLevel | None
+    to_level: EscalationLevel
     note: str | None
     changed_by: uuid.UUID
     occurred_at: datetime
@@ -239,9 +273,12 @@ class AuditEventPublic(ResponseBody):
         description="The SOP version of the step (null on events recorded before it was kept)"
     )
     step: int | None
-    step_code: str | None
+    step_code: str | None = step_code_field()
     actor_id: uuid.UUID | None
-    actor_role: str | None
+    actor_role: Role | None = Field(
+        description="The actor's own role (a service client's is `service`); null for what "
+        "the service itself recorded"
+    )
     acting_as: ActingAs | None = Field(
         default=None, description="The post a deputy (Plh/Plt) took the action in"
     )
@@ -255,8 +292,13 @@ class AuditEventPublic(ResponseBody):
 
 
 class AuditTrail(ResponseBody):
+    """An incident's audit events, oldest first, in `items` like every list."""
+
     incident_id: uuid.UUID
-    events: list[AuditEventPublic]
+    items: list[AuditEventPublic]
+    events: list[AuditEventPublic] = Field(
+        deprecated="The same list as `items`, kept for clients written before it"
+    )
     chain_valid: bool
     first_broken_seq: int | None
 
@@ -268,9 +310,9 @@ class Task(ResponseBody):
     unit_id: int
     sop_version: str
     step: int
-    step_code: str
-    stage: str | None
-    actions: list[str]
+    step_code: str = step_code_field()
+    stage: str | None = stage_field()
+    actions: list[Action] = Field(description=ALLOWED_ACTIONS)
     waiting_since: datetime
     due_at: datetime | None
     escalation_level: EscalationLevel

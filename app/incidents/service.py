@@ -288,9 +288,11 @@ def audit_trail(session: Session, incident: Incident) -> dict[str, Any]:
         .all()
     )
     report = verify_chain(session, incident.id)
+    listed = [e.model_dump() for e in events]
     return {
         "incident_id": incident.id,
-        "events": [e.model_dump() for e in events],
+        "items": listed,
+        "events": listed,
         "chain_valid": report.valid,
         "first_broken_seq": report.first_broken_seq,
     }

@@ -6,11 +6,19 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, RootModel
 
-from app.core.schemas import PLACEHOLDER_ID, ActionBody, AwareDatetime, RequestBody
+from app.core.schemas import (
+    PLACEHOLDER_ID,
+    ActionBody,
+    AsStored,
+    AwareDatetime,
+    RequestBody,
+    ResponseBody,
+)
 from app.delegations.schemas import ActingAs
 from app.documents.schemas import IssuedDocumentFields
+from app.drafts.schemas import OrderDraftContent
 from app.orders.models import OrderKind
 
 
@@ -94,7 +102,28 @@ class DispatchBody(ActionBody):
     }
 
 
-class OrderPublic(IssuedDocumentFields):
+class WalikotaOrderContent(ResponseBody):
+    """The Surat Perintah Walikota as the Camat recorded it (the request without its times)."""
+
+    # Exactly the request's members, as the other contents are.
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["walikota"]
+    number: str
+    issued_on: date
+    issuer: str
+    police_coordination: PoliceCoordination
+
+
+class SuratPerintahContent(OrderDraftContent):
+    """The validated Surat Perintah: the approved draft's plan and letter (its `tanggal` set
+    on validation if the draft left it empty), with the number given and the day issued."""
+
+    nomor: str = Field(description="The number the service gave, as on the letter")
+    issued_on: date
+
+
+class _OrderFields(IssuedDocumentFields):
     id: uuid.UUID
     incident_id: uuid.UUID
     unit_id: int
@@ -104,11 +133,11 @@ class OrderPublic(IssuedDocumentFields):
     sequence: int | None
     issued_on: date
     issuer: str
-    police_coordination: dict[str, Any] | None
+    police_coordination: Annotated[dict[str, Any], AsStored(PoliceCoordination)] | None
     draft_id: uuid.UUID | None
     draft_version: int | None
     content: dict[str, Any]
-    content_sha256: str
+    content_sha256: str = Field(description="SHA-256 of `content` as canonical JSON")
     created_by: uuid.UUID
     acting_as: ActingAs | None = Field(
         default=None,
@@ -120,3 +149,30 @@ class OrderPublic(IssuedDocumentFields):
     dispatched_to: uuid.UUID | None
     dispatch_note: str | None
     dispatched_at: datetime | None
+
+
+class WalikotaOrderPublic(_OrderFields):
+    """The Surat Perintah Walikota (kind walikota): recorded by the Camat, not numbered here."""
+
+    kind: Literal[OrderKind.walikota]
+    police_coordination: Annotated[dict[str, Any], AsStored(PoliceCoordination)]
+    content: Annotated[dict[str, Any], AsStored(WalikotaOrderContent)]
+
+
+class SuratPerintahOrderPublic(_OrderFields):
+    """The Surat Perintah (kind surat_perintah): the verified draft, numbered by the service."""
+
+    kind: Literal[OrderKind.surat_perintah]
+    year: int
+    sequence: int
+    draft_id: uuid.UUID
+    draft_version: int
+    content: Annotated[dict[str, Any], AsStored(SuratPerintahContent)]
+
+
+class OrderPublic(
+    RootModel[
+        Annotated[WalikotaOrderPublic | SuratPerintahOrderPublic, Field(discriminator="kind")]
+    ]
+):
+    """An order, typed by its `kind` like the request that made it."""

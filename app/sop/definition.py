@@ -466,3 +466,40 @@ def load_definition(version: str | None = None) -> SopDefinition:
     """The definition of a version (the active one when omitted); LookupError if unknown."""
     found = registry()
     return found.get(version or found.active)
+
+
+def _packaged(values_of: Any) -> list[str]:
+    """The values the definitions shipped with the service name, in the order they come."""
+    found: dict[str, None] = {}
+    for definition in build_registry(None, None).definitions.values():
+        for step in definition.steps:
+            found.update(dict.fromkeys(values_of(step)))
+    return list(found)
+
+
+def _sop_data_field(what: str, plural: str, listed_as: str, values: list[str]) -> Any:
+    return Field(
+        description=f"{what}. {plural} are data of each SOP version (GET "
+        f"/api/v1/sop/versions/{{version}} lists each step's `{listed_as}`), not a fixed set: "
+        "a revised SOP may add some. The shipped definitions name: "
+        + ", ".join(f"`{v}`" for v in values),
+        examples=values[:1],
+    )
+
+
+# Stage names and step codes are documented in answers, never enums: a revised definition may
+# add one without a new API version, and a client generated with an enum (openapi-python-
+# client raises on an unknown value) would refuse every answer naming it.
+
+
+def stage_field(
+    what: str = "The stage within the step, for a step its SOP definition splits into stages "
+    "(null otherwise)",
+) -> Any:
+    """The field of a stage's name in an answer."""
+    return _sop_data_field(what, "Stage names", "stages", _packaged(lambda s: s.stages))
+
+
+def step_code_field(what: str = "The step's code") -> Any:
+    """The field of a step's code in an answer."""
+    return _sop_data_field(what, "Step codes", "code", _packaged(lambda s: [s.code]))

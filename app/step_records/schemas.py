@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import Field
 
 from app.core.schemas import ActionBody, RequestBody, ResponseBody
+from app.sop.definition import step_code_field
 
 
 class Contact(RequestBody):
@@ -48,7 +49,7 @@ class StepRecordPublic(ResponseBody):
     incident_id: uuid.UUID
     sop_version: str
     step: int
-    step_code: str
+    step_code: str = step_code_field()
     note: str
     contacts: list[ContactPublic]
     created_by: uuid.UUID

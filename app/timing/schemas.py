@@ -8,7 +8,9 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from app.auth.roles import Role
 from app.core.schemas import RequestBody, ResponseBody
+from app.sop.definition import step_code_field
 from app.timing.calendars import DayKind
 from app.timing.models import RunStatus
 
@@ -46,9 +48,9 @@ class RunTiming(ResponseBody):
 
     id: uuid.UUID
     step: int
-    step_code: str
+    step_code: str = step_code_field()
     attempt: int
-    role: str
+    role: Role = Field(description="The role the step's run waits on")
     assignee_id: uuid.UUID | None
     sla: str = Field(description='The time standard as the SOP writes it, e.g. "2 Jam"')
     sla_seconds: int
@@ -127,7 +129,7 @@ class StepStats(ResponseBody):
     unit: UnitRef | None = Field(description="Null on rows that cover every unit in scope")
     sop_version: str = Field(description="The SOP version the runs' incidents run under")
     step: int
-    step_code: str
+    step_code: str = step_code_field()
     runs: int
     completed: int
     on_time: int
@@ -178,9 +180,9 @@ class Breach(ResponseBody):
     unit: UnitRef
     sop_version: str
     step: int
-    step_code: str
+    step_code: str = step_code_field()
     attempt: int
-    role: str
+    role: Role = Field(description="The role the step's run waits on")
     assignee_id: uuid.UUID | None
     sla: str
     sla_seconds: int

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from app.auth.roles import Role
 from app.core.schemas import ActionBody, ResponseBody
 from app.delegations.schemas import ActingAs
+from app.sop.definition import stage_field
 from app.verifications.models import Decision
 
 
@@ -43,7 +44,7 @@ class VerificationPublic(ResponseBody):
     incident_id: uuid.UUID
     draft_version: int
     step: int
-    stage: str
+    stage: str = stage_field("The stage of the step this decision took")
     decision: Decision
     note: str | None
     actor_id: uuid.UUID

@@ -3,8 +3,10 @@ follows the shared conventions clients rely on."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from referencing.jsonschema import DRAFT202012
 from app.auth.deps import STAFF_SCHEME as STAFF
 from app.auth.deps import SYSTEM_SCHEME as SYSTEM
 from app.core.errors import PROBLEM_JSON, TYPE_BASE
-from tests.lifecycle.flow import INCIDENT
+from tests.lifecycle.flow import INCIDENT, ORDER_DRAFT, WALIKOTA_ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "openapi" / "openapi.json"
@@ -47,6 +49,7 @@ IDENTITY_ONLY = {
 }
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 DOC_URI = "urn:trantib:openapi"
+SCHEMAS = "#/components/schemas/"
 
 
 @pytest.fixture(scope="module")
@@ -479,8 +482,16 @@ def test_the_headers_a_client_reads_are_declared_where_they_are_sent(document, f
 
 
 # Response schemas whose members may be absent: a problem's extension members belong to some
-# problem types only, and a client-credentials token has no refresh token (sent without nulls).
-OPTIONAL_MEMBERS_ALLOWED = {"Problem", "ValidationProblem", "TokenResponse"}
+# problem types only, a client-credentials token has no refresh token (sent without nulls), an
+# incident's location is answered as registered (what was not given is absent) and a manifest
+# entry as archived (its hash covers the entries as they are).
+OPTIONAL_MEMBERS_ALLOWED = {
+    "Problem",
+    "ValidationProblem",
+    "TokenResponse",
+    "LocationPublic",
+    "ManifestEntry",
+}
 
 
 def _schemas_under(node: Any, schemas: dict[str, Any], found: set[str]) -> set[str]:
@@ -519,34 +530,311 @@ def test_every_member_of_an_answer_is_required(document):
     assert {name: members for name, members in optional.items() if members} == {}
 
 
-def test_answers_of_a_whole_incident_carry_every_required_member(document, flow, client):
-    """The required members are really sent: each JSON answer of an incident run to its end
-    validates against its declared schema (missing members fail here, not in a client)."""
+def _answer_errors(document: dict[str, Any]) -> Any:
+    """A function (method, path template, status, body) -> the ways `body` breaks the schema
+    the document declares for that answer."""
     registry = Registry().with_resource(
         DOC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
     )
+
+    def errors(
+        method: str, template: str, status: int, body: Any, media: str = "application/json"
+    ) -> list[str]:
+        pointer = template.replace("~", "~0").replace("/", "~1")
+        answer = (
+            f"{DOC_URI}#/paths/{pointer}/{method}/responses/{status}/content/"
+            f"{media.replace('/', '~1')}/schema"
+        )
+        validator = OAS31Validator({"$ref": answer}, registry=registry)
+        return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(body)]
+
+    return errors
+
+
+def test_answers_of_a_whole_incident_carry_every_required_member(document, flow, client):
+    """The required members are really sent, and what is sent is what the schema declares:
+    each JSON answer of an incident run to its end, both kinds of order and of draft among
+    them, validates against its declared schema (a missing member, a member of the wrong
+    kind's content or one the schema does not know fails here, not in a client)."""
+    errors = _answer_errors(document)
     flow.run_to(11)
+    archived = flow.step11()
+    assert errors("post", "/api/v1/incidents/{incident_id}/archive-records", 201, archived) == []
+    incident = f"/api/v1/incidents/{flow.incident_id}"
+    orders = client.get(f"{incident}/orders", headers=flow.as_("camat")).json()
+    walikota = next(o["id"] for o in orders if o["kind"] == "walikota")
     calls = [
-        ("/api/v1/incidents/{incident_id}", f"/api/v1/incidents/{flow.incident_id}"),
+        ("/api/v1/incidents/{incident_id}", incident),
+        ("/api/v1/incidents/{incident_id}/orders", f"{incident}/orders"),
+        ("/api/v1/incidents/{incident_id}/drafts", f"{incident}/drafts"),
+        ("/api/v1/incidents/{incident_id}/events", f"{incident}/events"),
+        ("/api/v1/incidents/{incident_id}/report", f"{incident}/report"),
+        ("/api/v1/incidents/{incident_id}/verifications", f"{incident}/verifications"),
+        ("/api/v1/incidents/{incident_id}/timeline", f"{incident}/timeline"),
+        ("/api/v1/incidents/{incident_id}/briefings", f"{incident}/briefings"),
         ("/api/v1/drafts/{draft_id}", f"/api/v1/drafts/{flow.draft_id}"),
+        ("/api/v1/drafts/{draft_id}", f"/api/v1/drafts/{flow.report_draft_id}"),
+        ("/api/v1/drafts/{draft_id}/versions", f"/api/v1/drafts/{flow.draft_id}/versions"),
+        (
+            "/api/v1/drafts/{draft_id}/versions",
+            f"/api/v1/drafts/{flow.report_draft_id}/versions",
+        ),
         ("/api/v1/orders/{order_id}", f"/api/v1/orders/{flow.order_id}"),
-        ("/api/v1/incidents/{incident_id}/audit", f"/api/v1/incidents/{flow.incident_id}/audit"),
+        ("/api/v1/orders/{order_id}", f"/api/v1/orders/{walikota}"),
+        ("/api/v1/archive-records/{record_id}", f"/api/v1/archive-records/{archived['id']}"),
         ("/api/v1/tasks", "/api/v1/tasks"),
         ("/api/v1/users/me", "/api/v1/users/me"),
     ]
-    checked = 0
     for template, url in calls:
-        if template not in document["paths"]:
-            continue
+        assert template in document["paths"], template
         response = client.get(url, headers=flow.as_("camat"))
         assert response.status_code == 200, (url, response.text)
-        pointer = template.replace("~", "~0").replace("/", "~1")
-        answer = f"{DOC_URI}#/paths/{pointer}/get/responses/200/content/application~1json/schema"
-        validator = OAS31Validator({"$ref": answer}, registry=registry)
-        errors = [e.message for e in validator.iter_errors(response.json())]
-        assert errors == [], url
-        checked += 1
-    assert checked >= 5
+        assert errors("get", template, 200, response.json()) == [], url
+
+
+def test_step_answers_of_each_kind_validate_against_their_declared_union(document, flow, client):
+    """A step action's answer (the record and the incident) of each kind of order and draft
+    validates against the answer the operation declares."""
+    errors = _answer_errors(document)
+    flow.create()
+    orders = "/api/v1/incidents/{incident_id}/orders"
+    drafts = "/api/v1/incidents/{incident_id}/drafts"
+    assert errors("post", orders, 201, flow.step1()) == []
+    flow.step2()
+    created = client.post(
+        f"/api/v1/incidents/{flow.incident_id}/drafts", json=ORDER_DRAFT, headers=flow.as_("danru")
+    )
+    assert created.status_code == 201, created.text
+    assert errors("post", drafts, 201, created.json()) == []
+    flow.draft_id = created.json()["id"]
+    assert errors("post", "/api/v1/drafts/{draft_id}/submit", 200, flow.step3()) == []
+    flow.step4()
+    assert errors("post", orders, 201, flow.step5()) == []
+    assert errors("post", "/api/v1/orders/{order_id}/dispatch", 200, flow.step6()) == []
+    flow.step7()
+    flow.step8()
+    assert errors("post", "/api/v1/drafts/{draft_id}/submit", 200, flow.step9()) == []
+
+
+def _canonical_sha256(value: Any) -> str:
+    # The hash the service documents for content_sha256: SHA-256 of canonical JSON (sorted
+    # keys, no spaces, UTF-8).
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_contents_are_answered_exactly_as_hashed(flow, client):
+    """Typing the contents in the contract changed nothing on the wire: each order's and
+    draft version's content is answered as it was hashed when written."""
+    flow.run_to(11)
+    incident = f"/api/v1/incidents/{flow.incident_id}"
+    answers = [
+        *client.get(f"{incident}/orders", headers=flow.as_("camat")).json(),
+        *client.get(f"{incident}/drafts", headers=flow.as_("camat")).json(),
+        client.get(f"{incident}/report", headers=flow.as_("camat")).json(),
+    ]
+    for draft_id in (flow.draft_id, flow.report_draft_id):
+        versions = client.get(f"/api/v1/drafts/{draft_id}/versions", headers=flow.as_("camat"))
+        answers += versions.json()["items"]
+    assert {a.get("kind") for a in answers} >= {"walikota", "surat_perintah", "order", "report"}
+    assert len(answers) >= 7
+    for answer in answers:
+        assert _canonical_sha256(answer["content"]) == answer["content_sha256"], answer
+
+
+# The records answered per kind, like the requests that make them: the union, and its answer
+# with the incident.
+KIND_UNIONS = {
+    "OrderCreate": ("OrderPublic", "OrderAnswer"),
+    "DraftCreate": ("DraftPublic", "DraftAnswer"),
+}
+
+
+def test_order_and_draft_answers_are_discriminated_on_kind_like_their_requests(document):
+    """A generated client typed an order's and a draft's content as a free-form map; each is
+    now one named schema per kind, chosen by `kind` as in the request."""
+    schemas = document["components"]["schemas"]
+    for request, answers in KIND_UNIONS.items():
+        kinds = set(schemas[request]["discriminator"]["mapping"])
+        for name in answers:
+            union = schemas[name]
+            assert union["discriminator"]["propertyName"] == "kind", name
+            mapping = union["discriminator"]["mapping"]
+            assert set(mapping) == kinds, name
+            assert sorted(v["$ref"] for v in union["oneOf"]) == sorted(mapping.values()), name
+            for kind, ref in mapping.items():
+                variant = resolve(document, {"$ref": ref})
+                assert variant["properties"]["kind"]["const"] == kind, ref
+                content = variant["properties"]["content"]
+                assert "$ref" in content, (ref, content)
+                assert resolve(document, content)["properties"], ref
+    report = resolve(document, schemas["ReportPublic"]["properties"]["content"])
+    assert "summary" in report["properties"]
+
+
+def _free_form(node: Any, where: str, found: list[str]) -> None:
+    if isinstance(node, dict):
+        values = node.get("additionalProperties", True)
+        typed_map = isinstance(values, dict) and bool(values)
+        if node.get("type") == "object" and "properties" not in node and not typed_map:
+            found.append(where)
+        for key, value in node.items():
+            _free_form(value, f"{where}/{key}", found)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _free_form(value, f"{where}[{index}]", found)
+
+
+# Members of answers that are free-form objects on purpose.
+FREE_FORM_ALLOWED = {
+    # An audit event's snapshots and data: the state an action changed, whatever the action.
+    "AuditEventPublic/properties/before",
+    "AuditEventPublic/properties/after",
+    "AuditEventPublic/properties/data",
+    "DelegationEventPublic/properties/data",
+    # A notification's and a webhook delivery's data: each kind of event carries its own.
+    "NotificationPublic/properties/data",
+    "DeliveryDetail/properties/payload",
+}
+
+
+def test_answers_hold_no_free_form_object_but_the_listed_ones(document):
+    """ManifestEntry, the incident's location, organizer and police, the orders' and drafts'
+    contents were free-form objects: a generated client had a map of anything."""
+    schemas = document["components"]["schemas"]
+    answers: set[str] = set()
+    for _method, _path, op in operations(document):
+        _schemas_under(op["responses"], schemas, answers)
+    found: list[str] = []
+    for name in sorted(answers):
+        _free_form(schemas[name], name, found)
+    unexpected = [
+        where
+        for where in found
+        if not any(where.startswith(allowed) for allowed in FREE_FORM_ALLOWED)
+    ]
+    assert unexpected == [], "\n".join(unexpected)
+    incident = schemas["IncidentPublic"]["properties"]
+    assert incident["location"]["$ref"].endswith("/LocationPublic")
+    assert incident["police"]["$ref"].endswith("/PoliceNotice")
+    assert {"$ref": SCHEMAS + "Organizer"} in incident["organizer"]["anyOf"]
+    assert schemas["ManifestEntry"]["properties"]
+
+
+def _definition_values() -> tuple[set[str], set[str], set[str]]:
+    """The stages, actions and step codes every shipped SOP definition names, read from its
+    file."""
+    stages: set[str] = set()
+    actions: set[str] = set()
+    codes: set[str] = set()
+    for path in (ROOT / "app" / "sop" / "definitions").glob("*.toml"):
+        sop = tomllib.loads(path.read_text(encoding="utf-8"))
+        actions.update(a["action"] for a in sop.get("incident_actions", []))
+        for step in sop["steps"]:
+            codes.add(step["code"])
+            stages.update(step.get("stages", []))
+            for rule in step.get("rules", []):
+                actions.update(rule["actions"])
+    return stages, actions, codes
+
+
+def test_roles_and_actions_in_answers_are_the_named_enums_and_stages_are_documented(document):
+    """actor_role, waiting_on and allowed_actions were plain strings: roles and action kinds
+    are fixed sets of the service (enums); stage names are data of each SOP version, so
+    they are documented with the current ones rather than frozen."""
+    schemas = document["components"]["schemas"]
+    stages, actions, codes = _definition_values()
+    assert actions <= set(schemas["Action"]["enum"])
+    assert {"camat", "sekcam", "kasi_trantib", "danru", "anggota"} <= set(schemas["Role"]["enum"])
+    role, action = {"$ref": SCHEMAS + "Role"}, {"$ref": SCHEMAS + "Action"}
+    incident = schemas["IncidentPublic"]["properties"]
+    assert role in incident["waiting_on"]["anyOf"]
+    assert incident["allowed_actions"]["items"] == action
+    assert schemas["Task"]["properties"]["actions"]["items"] == action
+    assert role in schemas["AuditEventPublic"]["properties"]["actor_role"]["anyOf"]
+    assert schemas["DelegationEventPublic"]["properties"]["actor_role"]["$ref"] == role["$ref"]
+    for name in ("RunTiming", "Breach", "PersonRef"):
+        assert schemas[name]["properties"]["role"]["$ref"] == role["$ref"], name
+    escalation = schemas["EscalationPublic"]["properties"]
+    assert escalation["to_level"] == {"$ref": SCHEMAS + "EscalationLevel"}
+    assert {"$ref": SCHEMAS + "EscalationLevel"} in escalation["from_level"]["anyOf"]
+    problem = schemas["Problem"]["properties"]
+    assert role in problem["waiting_on"]["anyOf"]
+    assert problem["allowed_roles"]["items"] == role
+    assert problem["role"]["$ref"] == role["$ref"]
+    for name in ("IncidentPublic", "IncidentSummary", "Task", "OrderDraftPublic"):
+        stage = schemas[name]["properties"]["stage"]
+        assert "enum" not in json.dumps(stage), name
+        for value in stages:
+            assert f"`{value}`" in stage["description"], (name, value)
+        assert set(stage["examples"]) <= stages
+    step_codes = [
+        ("IncidentPublic", "current_step_code"),
+        ("Task", "step_code"),
+        ("AuditEventPublic", "step_code"),
+        ("RunTiming", "step_code"),
+        ("Breach", "step_code"),
+    ]
+    for name, member in step_codes:
+        code = schemas[name]["properties"][member]
+        assert "enum" not in json.dumps(code), name
+        assert all(f"`{value}`" in code["description"] for value in codes), name
+        assert set(code["examples"]) <= codes, name
+
+
+def test_refusals_naming_roles_validate_against_the_problem_schema(document, flow, client):
+    """The roles a 403 and a 409 name are values of the Role enum the Problem declares."""
+    errors = _answer_errors(document)
+    flow.create()
+    orders = "/api/v1/incidents/{incident_id}/orders"
+    url = f"/api/v1/incidents/{flow.incident_id}/orders"
+    body = {**WALIKOTA_ORDER, "number": f"WK/{flow.incident_id[:8]}"}
+    refused = client.post(url, json=body, headers=flow.as_("kasi"))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"] == TYPE_BASE + "insufficient-scope"
+    assert refused.json()["allowed_roles"] == ["camat"]
+    assert errors("post", orders, 403, refused.json(), PROBLEM_JSON) == []
+    flow.step1()
+    again = client.post(url, json=body, headers=flow.as_("camat"))
+    assert again.status_code == 409, again.text
+    assert again.json()["type"] == TYPE_BASE + "wrong-step"
+    assert again.json()["waiting_on"] == "kasi_trantib"
+    assert errors("post", orders, 409, again.json(), PROBLEM_JSON) == []
+
+
+# Lists of records under one resource, and the member that held them before `items`.
+SUB_COLLECTIONS = {
+    "TaskList": None,
+    "AuditTrail": "events",
+    "DraftVersionList": "versions",
+    "DelegationAudit": "events",
+}
+
+
+def test_sub_collections_share_one_envelope_shape(document):
+    """A task list had `items`, a draft's versions `versions`, an audit trail `events`: each
+    now answers `items`, keeping the older member (deprecated) for the clients that read it."""
+    schemas = document["components"]["schemas"]
+    for name, older in SUB_COLLECTIONS.items():
+        schema = schemas[name]
+        assert "items" in schema["required"], name
+        assert schema["properties"]["items"]["type"] == "array", name
+        if older is not None:
+            assert schema["properties"][older]["deprecated"] is True, name
+            assert schema["properties"][older]["items"] == schema["properties"]["items"]["items"]
+            assert older in schema["required"], name
+
+
+def test_sub_collections_answer_items_beside_the_older_member(flow, client):
+    flow.run_to(5)
+    incident = f"/api/v1/incidents/{flow.incident_id}"
+    trail = client.get(f"{incident}/events", headers=flow.as_("camat")).json()
+    versions = client.get(f"/api/v1/drafts/{flow.draft_id}/versions", headers=flow.as_("camat"))
+    tasks = client.get("/api/v1/tasks", headers=flow.as_("camat")).json()
+    assert trail["items"] == trail["events"] and len(trail["items"]) >= 4
+    assert versions.json()["items"] == versions.json()["versions"]
+    assert [v["number"] for v in versions.json()["items"]] == [1]
+    assert flow.incident_id in [t["incident_id"] for t in tasks["items"]]
 
 
 def _enums(node: Any, where: str, found: dict[tuple[str, ...], list[str]]) -> None:

@@ -5,7 +5,7 @@
  *   TRANTIB_URL=http://127.0.0.1:8000 TRANTIB_ATTACHMENT_ID=… npx tsx driver.ts
  *
  * Logs in as the Kasi Trantib of Ciledug, registers an incident, takes step 1 as the Camat
- * with If-Match and an Idempotency-Key, reads the 409 a second step 1 gets, downloads an
+ * with If-Match and an Idempotency-Key (reading the recorded order's typed content), reads the 409 a second step 1 gets, downloads an
  * attachment as bytes and reads the SLA summary as CSV. No cast, no hand-written request.
  */
 import createClient from "openapi-fetch";
@@ -74,7 +74,11 @@ const step1 = await camat.POST("/api/v1/incidents/{incident_id}/orders", {
   body: order,
 });
 if (step1.error) throw new Error(`step 1 refused: ${step1.error.type}`);
-console.log(`step 1 done: order ${step1.data.id}, the incident is now at step ${step1.data.incident.current_step}`);
+// An order's answer is typed by its kind: narrowed, the walikota order's content is the letter.
+const recorded = step1.data;
+if (recorded.kind !== "walikota") throw new Error(`step 1 answered a ${recorded.kind} order`);
+const police = recorded.content.police_coordination.police_unit;
+console.log(`step 1 done: order ${recorded.id} (${recorded.content.number}, police: ${police}), the incident is now at step ${recorded.incident.current_step}`);
 
 const again = await camat.POST("/api/v1/incidents/{incident_id}/orders", { params: { path }, body: order });
 if (again.response.status !== 409 || !again.error) throw new Error("a second step 1 was not refused with 409");

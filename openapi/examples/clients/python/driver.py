@@ -5,7 +5,7 @@
     TRANTIB_URL=http://127.0.0.1:8000 TRANTIB_ATTACHMENT_ID=... python driver.py
 
 Logs in as the Kasi Trantib of Ciledug, registers an incident, takes step 1 as the Camat with
-If-Match and an Idempotency-Key, reads the 409 a second step 1 gets, downloads an attachment
+If-Match and an Idempotency-Key (reading the recorded order's typed content), reads the 409 a second step 1 gets, downloads an attachment
 as bytes and reads the SLA summary as CSV. Only the generated package is used: no cast, no
 hand-written HTTP.
 """
@@ -27,11 +27,11 @@ from trantib_sop_client.models import (
     IncidentKind,
     IncidentPublic,
     Location,
-    OrderAnswer,
     PoliceCoordination,
     Problem,
     TokenForm,
     TokenResponse,
+    WalikotaOrderAnswer,
     WalikotaOrderCreate,
 )
 from trantib_sop_client.types import File
@@ -88,9 +88,12 @@ def main() -> None:
     answer = orders_create.sync(
         incident.id, client=camat, body=order, if_match=etag, idempotency_key=str(uuid.uuid4())
     )
-    if not isinstance(answer, OrderAnswer):
+    # An order's answer is typed by its kind: the Surat Perintah Walikota's content is the
+    # letter as recorded.
+    if not isinstance(answer, WalikotaOrderAnswer):
         raise SystemExit(f"step 1 refused: {answer}")
-    print(f"step 1 done: order {answer.id}, the incident is now at step {answer.incident.current_step}")
+    coordination = answer.content.police_coordination
+    print(f"step 1 done: order {answer.id} ({answer.content.number}, police: {coordination.police_unit}), the incident is now at step {answer.incident.current_step}")
 
     again = orders_create.sync(incident.id, client=camat, body=order)
     if not isinstance(again, Problem) or again.status != 409:

@@ -6,7 +6,7 @@
  *   TRANTIB_URL=http://127.0.0.1:8000 TRANTIB_ATTACHMENT_ID=… npx tsx driver.ts
  *
  * Logs in as the Kasi Trantib of Ciledug, registers an incident, takes step 1 as the Camat
- * with If-Match and an Idempotency-Key, reads the 409 a second step 1 gets, downloads an
+ * with If-Match and an Idempotency-Key (reading the recorded order's typed content), reads the 409 a second step 1 gets, downloads an
  * attachment as bytes and reads the SLA summary as CSV. No cast, no hand-written request.
  */
 import {
@@ -66,7 +66,10 @@ const step1 = await orders.ordersCreate({
   ifMatch: incident.etag,
   idempotencyKey: crypto.randomUUID(),
 });
-console.log(`step 1 done: order ${step1.id}, the incident is now at step ${step1.incident.currentStep}`);
+// An order's answer is typed by its kind: narrowed, the walikota order's content is the letter.
+if (step1.kind !== "walikota") throw new Error(`step 1 answered a ${step1.kind} order`);
+const police = step1.content.policeCoordination.policeUnit;
+console.log(`step 1 done: order ${step1.id} (${step1.content.number}, police: ${police}), the incident is now at step ${step1.incident.currentStep}`);
 
 try {
   await orders.ordersCreate({ incidentId: incident.id, orderCreate: { ...order, kind: "walikota" } });
