@@ -19,7 +19,18 @@ the lifecycles finish and the outbox drains, it checks:
   receiver answered but before it recorded the attempt sends it again when the lease runs out.
   A repeat counts as explained only when its delivery shows an attempt that was claimed and
   never recorded, and there are no more of them than crashes times concurrent senders;
-- Surat Perintah and register numbers run 1..n per kecamatan and year, none missing or twice.
+- Surat Perintah and register numbers run 1..n per kecamatan and year, none missing or twice;
+- every outbox event was told to the people it concerns (notified), and every notification
+  reached its recipient's phone at the local push service (every demo user of the kecamatan
+  in play subscribes one before the lifecycles start), decrypted and VAPID-signed, at least
+  once, and no phone got another user's: the worker is killed mid-delivery, so a repeat is
+  accepted only when its delivery shows an attempt claimed and never recorded, no more than
+  crashes times the concurrent senders;
+- nobody was told the same thing twice (one task.assigned per person, incident, step and
+  stage: every lifecycle goes straight through), and each user's task list kept from their
+  notifications as a client keeps it (task.assigned sets an incident's entry; task.withdrawn,
+  incident.cancelled and incident.archived remove it) is empty at the end, as GET /tasks is
+  once every incident is closed.
 
 It prints the counts and exits 1 on any violation. The database is dropped at the end.
 """
@@ -57,9 +68,11 @@ from bench.lifecycle import (  # noqa: E402
     SLUGS,
     Lifecycle,
     Recorder,
+    Users,
     login_all,
     unit_usernames,
 )
+from tests.fixtures.push_service import Browser, PushService  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
     "CHAOS_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -129,6 +142,9 @@ class Run:
     workdir: Path
     inbox: Inbox = field(default_factory=Inbox)
     recorder: Recorder = field(default_factory=Recorder)
+    phones: PushService = field(default_factory=PushService)
+    # Each demo user's phone, by the user's id.
+    browsers: dict[str, Browser] = field(default_factory=dict)
     kills: int = 0
     api: servers.Api | None = None
     worker: servers.Process | None = None
@@ -142,6 +158,12 @@ class Run:
             webhooks_timeout_seconds="2",
             webhooks_backoff_base_seconds="1",
             sla_worker_interval_seconds="1",
+            notifications_interval_seconds="0.5",
+            push_enabled="true",
+            push_allow_http="true",
+            push_allow_private="true",
+            push_interval_seconds="0.2",
+            push_timeout_seconds="2",
             attachments_dir=str(self.workdir / "attachments"),
         )
 
@@ -182,6 +204,23 @@ async def subscribe(port: int, receiver_port: int, password: str) -> str:
     return str(answer.json()["secret"])
 
 
+async def subscribe_phones(run: Run, port: int, users: Users) -> None:
+    """Every user subscribes a phone of their own at the local push service."""
+    conn = Connection("127.0.0.1", port)
+    for username, user_id in sorted(users.ids.items()):
+        browser = run.phones.browser()
+        answer = await conn.request(
+            "PUT",
+            f"{API}/push-subscriptions",
+            headers=users.auth(username),
+            json_body=browser.subscription(),
+        )
+        if answer.status not in (200, 201):
+            raise SystemExit(f"push subscription refused: {answer.status} {answer.body[:300]!r}")
+        run.browsers[user_id] = browser
+    conn.close()
+
+
 async def drive(run: Run) -> list[Lifecycle]:
     assert run.api is not None
     port = run.api.port
@@ -189,6 +228,7 @@ async def drive(run: Run) -> list[Lifecycle]:
     users = await login_all(
         "127.0.0.1", port, unit_usernames(sorted(set(slugs))), run.args.password
     )
+    await subscribe_phones(run, port, users)
     total = len(slugs) * 17
     marks = [total * (k + 1) // (run.args.kills + 1) for k in range(run.args.kills)]
     acked = 0
@@ -230,8 +270,17 @@ async def drive(run: Run) -> list[Lifecycle]:
     return lifecycles
 
 
+def pushed(run: Run) -> list[tuple[str, int]]:
+    """Every push the phones received: (the phone's user id, the notification id)."""
+    owner = {browser.token: user_id for user_id, browser in run.browsers.items()}
+    with run.phones._lock:
+        received = list(run.phones.received)
+    return [(owner[p.token], int(p.payload["id"])) for p in received]
+
+
 def wait_for_delivery(run: Run, engine: Engine, timeout: float) -> None:
-    """Until every outbox event is delivered and the receiver has them all, or timeout."""
+    """Until every outbox event is delivered and the receiver has them all, and every
+    notification is pushed and the phones have them all, or timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with engine.connect() as conn:
@@ -239,9 +288,20 @@ def wait_for_delivery(run: Run, engine: Engine, timeout: float) -> None:
             delivered = conn.execute(
                 text("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'")
             ).scalar_one()
+            untold = conn.execute(
+                text("SELECT count(*) FROM outbox_events WHERE notified_at IS NULL")
+            ).scalar_one()
+            notifications = conn.execute(text("SELECT count(*) FROM notifications")).scalar_one()
         with run.inbox.lock:
             received = len(set(run.inbox.ids))
-        if events and delivered >= events and received >= events:
+        phoned = len(set(pushed(run)))
+        if (
+            events
+            and delivered >= events
+            and received >= events
+            and not untold
+            and phoned >= notifications
+        ):
             # A moment more, so a duplicate sent late still shows up in the counts.
             time.sleep(1.0)
             return
@@ -261,6 +321,26 @@ class Report:
 
     def fail(self, message: str) -> None:
         self.violations.append(message)
+
+
+def explain_repeats(
+    report: Report, what: str, repeated: set[Any], unrecorded: set[Any], kills: int, senders: int
+) -> None:
+    """At least once: a repeat is explained by an attempt claimed and never recorded (the
+    worker died between the answer and its own commit), at most `senders` per crash; anything
+    else is a bug."""
+    report.count("  of them after a crash lost the attempt's record", len(repeated & unrecorded))
+    unexplained = repeated - unrecorded
+    if unexplained:
+        report.fail(
+            f"{len(unexplained)} {what} sent more than once with every attempt recorded:"
+            " a repeat that no crash explains"
+        )
+    if len(repeated) > kills * senders:
+        report.fail(
+            f"{len(repeated)} {what} repeated after {kills} crashes: more than the"
+            f" {senders} a killed worker can have in flight each time"
+        )
 
 
 def check(run: Run, engine: Engine, lifecycles: list[Lifecycle]) -> Report:
@@ -394,18 +474,7 @@ def check(run: Run, engine: Engine, lifecycles: list[Lifecycle]) -> Report:
     # worker died between the receiver's answer and its own commit); anything else is a bug.
     unrecorded = {str(d.event_id) for d in deliveries if d.recorded < d.attempts}
     repeated = {msg_id for msg_id, n in seen.items() if n > 1}
-    unexplained = repeated - unrecorded
-    report.count("  of them after a crash lost the attempt's record", len(repeated & unrecorded))
-    if unexplained:
-        report.fail(
-            f"{len(unexplained)} webhooks delivered more than once with every attempt recorded:"
-            " a repeat that no crash explains"
-        )
-    if len(repeated) > run.kills * delivery.SENDERS:
-        report.fail(
-            f"{len(repeated)} webhooks repeated after {run.kills} crashes: more than the"
-            f" {delivery.SENDERS} a killed worker can have in flight each time"
-        )
+    explain_repeats(report, "webhooks", repeated, unrecorded, run.kills, delivery.SENDERS)
     if never:
         report.fail(f"{len(never)} outbox events never reached the receiver")
     if unknown:
@@ -435,6 +504,8 @@ def check(run: Run, engine: Engine, lifecycles: list[Lifecycle]) -> Report:
         report.fail(f"{len(orders)} Surat Perintah for {by_status.get('closed', 0)} incidents")
     gap_free("register", [((i.unit_id, i.register_year), i.register_sequence) for i in incidents])
 
+    check_notifications(run, engine, report)
+
     report.count("API and worker crashes (kill -9)", run.kills)
     report.count("requests retried after a broken connection", rec.connection_errors)
     report.count("5xx answers retried", rec.server_errors)
@@ -446,6 +517,87 @@ def check(run: Run, engine: Engine, lifecycles: list[Lifecycle]) -> Report:
     return report
 
 
+# What ends a task in a client's list, as the README tells clients to keep it.
+ENDS_TASK = ("task.withdrawn", "incident.cancelled", "incident.archived")
+
+
+def check_notifications(run: Run, engine: Engine, report: Report) -> None:
+    """6. Every event told, every notification on its recipient's phone at least once and
+    on no other, nobody told the same thing twice, every client's task list empty at the end."""
+    from app.push import delivery as push
+
+    with engine.connect() as conn:
+        untold = conn.execute(
+            text("SELECT count(*) FROM outbox_events WHERE notified_at IS NULL")
+        ).scalar_one()
+        notes = conn.execute(
+            text(
+                "SELECT n.id, n.user_id, n.incident_id, n.kind, n.data, e.created_at AS source_at"
+                " FROM notifications n JOIN outbox_events e ON e.id = n.source_event_id"
+                " ORDER BY n.id"
+            )
+        ).all()
+        acted = conn.execute(
+            text(
+                "SELECT incident_id, actor_id, max(recorded_at) AS last FROM audit_events"
+                " WHERE actor_id IS NOT NULL GROUP BY incident_id, actor_id"
+            )
+        ).all()
+        deliveries = conn.execute(
+            text("SELECT notification_id, status, attempts, recorded_attempts FROM push_deliveries")
+        ).all()
+    report.count("outbox events never told (notified)", untold)
+    if untold:
+        report.fail(f"{untold} outbox events were never told to anyone")
+
+    owner = {n.id: str(n.user_id) for n in notes}
+    phoned = pushed(run)
+    seen = Counter(phoned)
+    expected = {(owner[n.id], n.id) for n in notes if str(n.user_id) in run.browsers}
+    never = expected - set(seen)
+    foreign = {(user, note) for user, note in seen if owner.get(note) != user}
+    repeated = {note for (_, note), times in seen.items() if times > 1}
+    unrecorded = {d.notification_id for d in deliveries if d.recorded_attempts < d.attempts}
+    report.count("notifications", len(notes))
+    report.count("pushes received", len(phoned))
+    report.count("notifications never pushed to their recipient", len(never))
+    report.count("pushes received twice or more (duplicates)", len(repeated))
+    explain_repeats(report, "pushes", repeated, unrecorded, run.kills, push.SENDERS)
+    report.count("pushes refused by the push service (VAPID, encryption)", len(run.phones.refused))
+    if never:
+        report.fail(f"{len(never)} notifications never reached their recipient's phone")
+    if foreign:
+        report.fail(f"{len(foreign)} pushes reached a phone not of their recipient")
+    if run.phones.refused:
+        report.fail(f"{len(run.phones.refused)} pushes refused: {run.phones.refused[:3]}")
+
+    # Nobody is told of their own action: a client refetches GET /tasks after it acts, which
+    # ends an entry told before that action (all incidents are closed by then).
+    last_acted = {(str(a.incident_id), str(a.actor_id)): a.last for a in acted}
+    told: Counter[tuple[str, str, str, Any, Any]] = Counter()
+    tasks: dict[tuple[str, str], Any] = {}
+    for n in notes:
+        data = n.data if isinstance(n.data, dict) else json.loads(n.data or "{}")
+        user, incident = str(n.user_id), str(n.incident_id)
+        if n.kind == "task.assigned":
+            told[(user, incident, n.kind, data.get("step"), data.get("stage"))] += 1
+            tasks[(user, incident)] = n.source_at
+        elif n.kind in ENDS_TASK:
+            tasks.pop((user, incident), None)
+    twice = sum(1 for times in told.values() if times > 1)
+    left = sum(
+        1
+        for (user, incident), since in tasks.items()
+        if last_acted.get((incident, user)) is None or last_acted[(incident, user)] < since
+    )
+    report.count("tasks told twice to the same person", twice)
+    report.count("tasks left in clients' lists at the end", left)
+    if twice:
+        report.fail(f"{twice} tasks were told twice to the same person")
+    if left:
+        report.fail(f"{left} tasks stay in clients' lists built from notifications; all closed")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_URL, help="server to create it on")
@@ -454,6 +606,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per action")
     parser.add_argument(
         "--receiver-delay", type=float, default=0.0, help="seconds the receiver takes to answer"
+    )
+    parser.add_argument(
+        "--push-delay",
+        type=float,
+        default=0.0,
+        help="seconds the push service takes to answer (a worker killed mid-delivery)",
     )
     parser.add_argument("--password", default=servers.DEMO_PASSWORD)
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
@@ -464,7 +622,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="trantib-chaos-"))
     run = Run(args, url, workdir)
     run.inbox.delay = args.receiver_delay
+    run.phones.delay = args.push_delay
     receiver = start_receiver(run.inbox)
+    run.phones.start()
     engine = create_engine(url)
     status = 1
     try:
@@ -484,7 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         lifecycles = asyncio.run(drive(run))
         print(
-            f"  lifecycles done in {time.monotonic() - t0:.1f} s; waiting for webhooks", flush=True
+            f"  lifecycles done in {time.monotonic() - t0:.1f} s; waiting for webhooks and pushes",
+            flush=True,
         )
         wait_for_delivery(run, engine, timeout=90)
         report = check(run, engine, lifecycles)
@@ -504,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         if run.api is not None:
             run.api.kill()
         receiver.shutdown()
+        run.phones.stop()
         engine.dispose()
         if args.keep:
             print(f"kept database {url}")

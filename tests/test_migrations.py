@@ -143,3 +143,70 @@ def test_downgrade_to_base_and_up_again(fresh_url: str, fresh_engine: Engine) ->
         assert unit.slug == unit.name.lower().replace(" ", "")
         assert re.fullmatch(r"[a-z]+", unit.slug), unit.slug
     assert units[11].slug == "karangtengah"
+
+
+def test_sqlite_notification_ids_stay_past_every_id_seen_and_keep_their_deliveries(
+    fresh_url: str, fresh_engine: Engine
+) -> None:
+    # Before 0019 SQLite gave a deleted highest id again. The rebuild that fixes it must keep
+    # the push deliveries (dropping the old table would cascade to them) and start past the
+    # push cursor, which saw ids deleted since.
+    if PG_URL:
+        pytest.skip("PostgreSQL's sequence never gives an id twice")
+    config = alembic_config(fresh_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, "0018")
+    now = "2026-12-02 09:00:00.000000"
+    user, event, subscription, delivery = (f"{n:032x}" for n in (1, 2, 3, 4))
+    rows = {
+        "users": {
+            "id": user, "username": "camat.uji", "full_name": "Camat Uji", "role": "camat",
+            "active": 1, "is_demo": 0, "password_hash": "x", "token_version": 0,
+            "created_at": now, "updated_at": now,
+        },
+        "outbox_events": {
+            "id": event, "event_type": "incident.created", "payload": "{}", "created_at": now,
+        },
+        "notifications": {
+            "id": 7, "user_id": user, "source_event_id": event, "kind": "task.assigned",
+            "data": "{}", "created_at": now,
+        },
+        "push_subscriptions": {
+            "id": subscription, "user_id": user, "endpoint": "https://push.example/1",
+            "p256dh": "k", "auth": "a", "created_at": now, "updated_at": now,
+        },
+        "push_deliveries": {
+            "id": delivery, "subscription_id": subscription, "notification_id": 7,
+            "payload": "{}", "urgency": "high", "expires_at": now, "status": "pending",
+            "attempts": 0, "recorded_attempts": 0, "next_attempt_at": now, "created_at": now,
+        },
+    }  # fmt: skip
+    with fresh_engine.begin() as conn:
+        for table, row in rows.items():
+            names = ", ".join(row)
+            conn.execute(
+                text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in row)})"),
+                row,
+            )
+        # The push cursor saw id 9, deleted since.
+        conn.execute(text("UPDATE push_cursor SET last_notification_id = 9"))
+
+    command.upgrade(config, "head")
+    with fresh_engine.begin() as conn:
+        schema = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'notifications'")
+        ).scalar_one()
+        kept = conn.execute(text("SELECT notification_id FROM push_deliveries")).scalars().all()
+        conn.execute(
+            text(
+                "INSERT INTO notifications (user_id, source_event_id, kind, data, created_at) "
+                "VALUES (:user, :event, 'task.withdrawn', '{}', :now)"
+            ),
+            {"user": user, "event": event, "now": now},
+        )
+        new_id = conn.execute(text("SELECT max(id) FROM notifications")).scalar_one()
+        for table in reversed(rows):
+            conn.execute(text(f"DELETE FROM {table}"))
+    assert "AUTOINCREMENT" in schema
+    assert kept == [7]
+    assert new_id == 10

@@ -147,11 +147,14 @@ class Settings(BaseSettings):
     notifications_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     # The live stream: at most this many missed notifications are replayed on resume (beyond
     # it a `reset` event tells the client to refetch), this many open streams per user, a
-    # ping this often, and each API process reads new notifications this often.
+    # ping this often, and each API process reads new notifications this often (SQLite, or
+    # PostgreSQL while its LISTEN connection is down); listening on PostgreSQL, a NOTIFY wakes
+    # the read at once and the poll is only the safety net, this often.
     stream_backlog_limit: int = Field(default=100, ge=1, le=10_000)
     stream_per_user_cap: int = Field(default=5, ge=1, le=100)
     stream_ping_seconds: float = Field(default=15.0, gt=0, le=300)
     stream_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    stream_safety_poll_seconds: float = Field(default=5.0, gt=0, le=600)
 
     # Web Push to phones (RFC 8030/8291/8292). The VAPID key is an EC P-256 private key (PEM,
     # or the raw 32 bytes in base64url as web-push tools print it); unset in development, a

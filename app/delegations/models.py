@@ -53,6 +53,11 @@ class Delegation(SQLModel, table=True):
     revoked_at: datetime | None = utc_field(nullable=True)
     revoked_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     revoke_reason: str | None = Field(default=None, max_length=2000)
+    # When the deputy's gaining (start) and losing (end or revocation) of the post's waiting
+    # work was written to the outbox for the fan-out: each edge is told once, at the moment
+    # it passes, by the request that made it or by the next fan-out pass after it.
+    start_told_at: datetime | None = utc_field(nullable=True)
+    end_told_at: datetime | None = utc_field(nullable=True)
 
 
 class DelegationEvent(SQLModel, table=True):

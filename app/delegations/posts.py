@@ -27,6 +27,12 @@ def in_force_at(moment: datetime | BindParameter[datetime]) -> Any:
     )
 
 
+def effective_end(delegation: Delegation) -> datetime | None:
+    """When the delegation stops: its end or its revocation, whichever comes first."""
+    ends = [t for t in (delegation.ends_at, delegation.revoked_at) if t is not None]
+    return min(ends) if ends else None
+
+
 def in_force(session: Session, unit_id: int, moment: datetime) -> dict[str, Delegation]:
     """The delegation in force for each post of the kecamatan at `moment`."""
     rows = session.exec(

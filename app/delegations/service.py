@@ -17,10 +17,10 @@ from app.auth.scopes import Scope
 from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, Forbidden, InsufficientScope, NotFound, Unprocessable
-from app.delegations import schemas
+from app.delegations import edges, schemas
 from app.delegations.capacity import capacity, jabatan
 from app.delegations.models import Delegation, DelegationEvent, DelegationKind
-from app.delegations.posts import holders, in_force, in_force_at
+from app.delegations.posts import effective_end, holders, in_force, in_force_at
 from app.sop.engine import CLOCK_SKEW
 from app.units.models import Unit
 from app.units.service import check_unit_visible
@@ -242,6 +242,8 @@ def create(session: Session, principal: Principal, body: schemas.DelegationCreat
         },
     )
     session.flush()
+    # A deputy from now on is told at once of the work now waiting on them.
+    edges.tell(session, delegation, now, principal.id)
     return delegation
 
 
@@ -280,12 +282,8 @@ def revoke(
     session.add(delegation)
     _append_event(session, principal, delegation, "delegation_revoke", {"reason": reason})
     session.flush()
+    edges.tell(session, delegation, now, principal.id)
     return delegation
-
-
-def effective_end(delegation: Delegation) -> datetime | None:
-    ends = [t for t in (delegation.ends_at, delegation.revoked_at) if t is not None]
-    return min(ends) if ends else None
 
 
 def list_delegations(

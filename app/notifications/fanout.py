@@ -30,6 +30,8 @@ from sqlmodel import Session, col
 
 from app.core import clock
 from app.core.db import read_only
+from app.delegations import edges
+from app.delegations.models import Delegation
 from app.incidents.models import Incident
 from app.notifications.models import Notification, TaskNotice
 from app.notifications.recipients import Kecamatan, Told, event_notices, task_changes
@@ -67,9 +69,13 @@ def lock(session: Session) -> None:
 
 
 def pending(engine: Engine) -> bool:
-    """Whether an event waits for its notifications: a read that takes no write lock."""
+    """Whether an event waits for its notifications, or a delegation's start or end passed
+    untold: a read that takes no write lock."""
     with Session(read_only(engine)) as session:
-        return session.execute(_ANY_PENDING).first() is not None
+        if session.execute(_ANY_PENDING).first() is not None:
+            return True
+        edge = select(Delegation.id).where(edges.untold(clock.now())).limit(1)  # type: ignore[call-overload]
+        return session.execute(edge).first() is not None
 
 
 def _insert(dialect: str) -> Callable[..., Any]:
@@ -85,10 +91,12 @@ def run_pass(engine: Engine) -> FanoutReport:
     insert = _insert(dialect)
     with Session(engine, expire_on_commit=False) as session:
         lock(session)
+        now = clock.now()
+        edges.tell_due(session, now)
         events = list(session.execute(_PENDING).scalars())
         if not events:
+            session.commit()
             return report
-        now = clock.now()
         by_incident: dict[uuid.UUID, list[OutboxEvent]] = {}
         for event in events:
             if event.incident_id is not None:

@@ -36,6 +36,9 @@ class Notification(SQLModel, table=True):
         ),
         # A stream resumes with "this user's rows after id N".
         Index("ix_notifications_user_id", "user_id", "id"),
+        # SQLite would otherwise give a deleted highest id again: a client or the push cursor
+        # that saw it would skip the new row (PostgreSQL's sequence never goes back).
+        {"sqlite_autoincrement": True},
     )
 
     # The stream's event id: ids are taken while the fan-out holds its lock, so a reader

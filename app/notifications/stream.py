@@ -1,17 +1,27 @@
 """The live stream: each API process reads new notification rows once per poll and hands
 each to the open streams of its recipient, so many streams cost one query, and an idle
-stream holds no database connection."""
+stream holds no database connection.
+
+On PostgreSQL the process also keeps one connection of its own (not the pool's) listening on
+the outbox and notification channels: a NOTIFY, delivered when the writing transaction
+commits, wakes the poll at once, and the poll itself only runs as a safety net every
+TRANTIB_STREAM_SAFETY_POLL_SECONDS. The table stays the source of truth: a NOTIFY carries no
+row, it only says when to read. While that connection is down (the database restarted, a
+network cut) the process polls every TRANTIB_STREAM_POLL_SECONDS, as on SQLite, and
+reconnects."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
@@ -21,11 +31,15 @@ from app.core.db import get_engine
 from app.core.errors import TooManyStreams
 from app.notifications import fanout
 from app.notifications.models import Notification
+from app.outbox.service import OUTBOX_CHANNEL
 
 log = logging.getLogger("app.notifications.stream")
 
 # One poll reads at most this many rows; the next poll goes on from the last one.
 READ_BATCH = 1000
+# The listening connection's name in pg_stat_activity, and its waits between reconnections.
+LISTENER_NAME = "trantib-stream-listener"
+RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,50 @@ def _tell_and_read(engine: Engine, after_id: int) -> list[Event]:
     return _rows_after(engine, after_id, None, READ_BATCH)
 
 
+def _listen_conninfo(engine: Engine) -> str:
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Listener:
+    """The process's one LISTEN connection (PostgreSQL): calls `wake` on every NOTIFY of the
+    outbox or the notifications, and once each time it (re)connects, since what was
+    committed while it was away was told to nobody. A dropped connection shows as an error
+    of the wait or of the check run after each quiet `heartbeat` seconds; it reconnects."""
+
+    def __init__(self, conninfo: str, wake: Callable[[], None], heartbeat: float) -> None:
+        self.conninfo = conninfo
+        self.wake = wake
+        self.heartbeat = heartbeat
+        self.listening = False
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._listen()
+            except (psycopg.Error, OSError) as exc:
+                log.warning("the live stream's LISTEN connection failed (%s); polling", exc)
+            if self.listening:  # it had worked: try again soon
+                failures = 0
+            self.listening = False
+            self.wake()
+            await asyncio.sleep(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)])
+            failures += 1
+
+    async def _listen(self) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, application_name=LISTENER_NAME, connect_timeout=5
+        ) as connection:
+            for channel in (OUTBOX_CHANNEL, fanout.NOTIFICATIONS_CHANNEL):
+                await connection.execute(f"LISTEN {channel}")
+            self.listening = True
+            self.wake()
+            while True:
+                async for _ in connection.notifies(timeout=self.heartbeat):
+                    self.wake()
+                await connection.execute("SELECT 1")
+
+
 class Broadcaster:
     """The process's reader of new notifications and its open streams, per user."""
 
@@ -71,7 +129,15 @@ class Broadcaster:
         self._streams: dict[uuid.UUID, set[asyncio.Queue[Event]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._listener: Listener | None = None
+        self._listening: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
         self._last_id = 0
+
+    @property
+    def listening(self) -> bool:
+        """Whether NOTIFY wakes this process's reads (else it polls at the short interval)."""
+        return self._listener is not None and self._listener.listening
 
     def open_streams(self, user_id: uuid.UUID) -> int:
         return len(self._streams.get(user_id, ()))
@@ -99,18 +165,49 @@ class Broadcaster:
 
     async def _running(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._loop is loop and self._task is not None and not self._task.done():
-            return
+        if self._loop is not loop or self._task is None or self._task.done():
+            self._start(loop)
+        assert self._ready is not None
+        # Streams subscribed at once wait for the same start; a failed one is retried by the
+        # next subscriber.
+        await asyncio.shield(self._ready)
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         # A new event loop (the process started serving again): streams of the old one are gone.
+        if self._listening is not None and self._loop is loop:
+            self._listening.cancel()
         self._streams = {}
         self._loop = loop
-        self._last_id = await asyncio.to_thread(_newest_id, get_engine())
-        self._task = loop.create_task(self._run())
+        self._listener = None
+        self._listening = None
+        self._ready = loop.create_future()
+        self._task = loop.create_task(self._run(self._ready))
 
-    async def _run(self) -> None:
+    async def _run(self, ready: asyncio.Future[None]) -> None:
         engine = get_engine()
+        try:
+            self._last_id = await asyncio.to_thread(_newest_id, engine)
+        except Exception as exc:  # the database is away: this subscriber is refused
+            ready.set_exception(exc)
+            return
+        ready.set_result(None)
+        woken = asyncio.Event()
+        if engine.dialect.name == "postgresql":
+            self._listener = Listener(
+                _listen_conninfo(engine), woken.set, get_settings().stream_safety_poll_seconds
+            )
+            self._listening = asyncio.get_running_loop().create_task(self._listener.run())
         while True:
-            await asyncio.sleep(get_settings().stream_poll_seconds)
+            settings = get_settings()
+            interval = (
+                settings.stream_safety_poll_seconds
+                if self.listening
+                else settings.stream_poll_seconds
+            )
+            # Woken by a NOTIFY, or the interval passed: read either way.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), timeout=interval)
+            woken.clear()
             try:
                 events = await asyncio.to_thread(_tell_and_read, engine, self._last_id)
             except Exception:  # the database is away for a moment: try again at the next poll

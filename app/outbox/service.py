@@ -29,6 +29,11 @@ EVENT_TYPES = (
     "incident.archived",
     "incident.cancelled",
 )
+# Events only the notification fan-out reads (a deputy's start and end of a post, one per
+# open incident of the kecamatan): no webhook subscription can ask for them.
+DELEGATION_STARTED = "delegation.started"
+DELEGATION_ENDED = "delegation.ended"
+NOTICE_EVENT_TYPES = (DELEGATION_STARTED, DELEGATION_ENDED)
 
 
 def event_row(
@@ -39,7 +44,7 @@ def event_row(
     unit_id: int | None = None,
     actor_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    if event_type not in EVENT_TYPES:
+    if event_type not in EVENT_TYPES and event_type not in NOTICE_EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     event_id = uuid.uuid4()
     now = clock.now()

@@ -1,9 +1,11 @@
-"""Random actions by random users never bring an incident into an impossible state, under
-every SOP version (its moves, loops and stages read from the version's definition file)."""
+"""Random actions by random users, and deputies named and revoked, never bring an incident
+into an impossible state, under every SOP version (its moves, loops and stages read from the
+version's definition file); what each user was told always equals their GET /tasks."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +23,10 @@ pytestmark = pytest.mark.slow
 # What a client takes to end a task it was told of.
 ENDS_TASK = ("task.withdrawn", "incident.cancelled", "incident.archived")
 USERS = ("camat", "sekcam", "kasi", "danru", "anggota1", "anggota2", "anggota3")
+# Posts a deputy may take, and who might be named (the holder and anggota are refused: 422).
+POSTS = ("camat", "sekcam", "kasi_trantib")
+DEPUTIES = ("camat", "sekcam", "kasi", "danru", "anggota1")
+LETTER = {"number": "800.1.11.1/012/Kec/2026", "date": "2026-12-01"}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -45,6 +51,17 @@ def test_random_actions_keep_incidents_consistent(
         @initialize()
         def start(self) -> None:
             self.flow = Flow(client, auth, user_id)
+            # Each run starts with no deputy in force (a run before may have left one).
+            self.delegations: list[str] = []
+            listing = client.get(
+                "/api/v1/delegations",
+                params={"unit": "ciledug", "active_at": datetime.now(UTC).isoformat()},
+                headers=auth("admin"),
+            )
+            assert listing.status_code == 200, listing.text
+            for item in listing.json()["items"]:
+                self.delegations.append(item["id"])
+                self.revoke()
             with active(version):
                 self.flow.create()
             self.accepted: list[tuple[str, str]] = []
@@ -113,6 +130,36 @@ def test_random_actions_keep_incidents_consistent(
                 action is Action.verify and decision == "return"
             ):
                 pass
+
+        @rule(position=st.sampled_from(POSTS), deputy=st.sampled_from(DEPUTIES))
+        def delegate(self, position: str, deputy: str) -> None:
+            """An administrator names a Plh from now on: they hold the post's waiting work."""
+            body = {
+                "position": position,
+                "unit": "ciledug",
+                "delegate_id": user_id(f"{deputy}.ciledug"),
+                "kind": "plh",
+                "basis": LETTER,
+                "ends_at": (datetime.now(UTC) + timedelta(days=5)).isoformat(),
+            }
+            response = client.post("/api/v1/delegations", json=body, headers=auth("admin"))
+            # The holder or an anggota (422), or the post already has a deputy (409).
+            assert response.status_code in (201, 409, 422), response.text
+            if response.status_code == 201:
+                self.delegations.append(response.json()["id"])
+
+        @rule()
+        def revoke(self) -> None:
+            """The newest deputy's delegation ends now: the work they held is no longer theirs."""
+            if not self.delegations:
+                return
+            delegation_id = self.delegations.pop()
+            response = client.post(
+                f"/api/v1/delegations/{delegation_id}/revoke",
+                json={"reason": "Pejabat definitif kembali"},
+                headers=auth("admin"),
+            )
+            assert response.status_code == 200, response.text
 
         @rule()
         def advance(self) -> None:

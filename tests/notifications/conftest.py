@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+# A second Danru to stand in, a delegation recorder and a stopped clock, for deputies' notices.
+from tests.delegations.conftest import at, danru2, delegate, make_user  # noqa: F401
+
 
 @pytest.fixture
 def fan_out(engine: Engine) -> Callable[[], Any]:

@@ -105,3 +105,21 @@ def test_a_cancelled_incident_withdraws_the_task_and_tells_everyone_who_held_one
     assert all(n["kind"] != "incident.cancelled" for n in told("camat.ciledug"))
     # Members never held a task on it.
     assert told("anggota1.ciledug") == []
+
+
+def test_a_deleted_highest_id_is_never_given_again(flow, fan_out, told, engine) -> None:
+    # The id is the stream's event id: a client that saw it resumes after it, and would never
+    # be sent a new row given the same id again.
+    from app.notifications.models import Notification
+
+    flow.create()
+    fan_out()
+    [seen] = told("camat.ciledug")
+    with Session(engine) as session:
+        session.execute(Notification.__table__.delete())  # type: ignore[attr-defined]
+        session.commit()
+    assert told("camat.ciledug") == []
+    flow.step1()
+    fan_out()
+    [new] = told("kasi.ciledug")
+    assert new["id"] > seen["id"]
