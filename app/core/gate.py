@@ -38,11 +38,11 @@ from app.core.limits import (
     PROBE_PATHS,
     RECEIVED_BODY,
     UNQUEUED_PATHS,
+    BodyTooLarge,
     ClientGone,
     ReceivedBody,
     TokenBuckets,
     body_limit,
-    body_too_large,
     receive_body,
     refuse_too_large,
     replaying,
@@ -109,7 +109,7 @@ class RequestGate:
                 return
             except ClientGone:
                 return
-            except body_too_large:
+            except BodyTooLarge:
                 await refuse_too_large(scope, send, limit)
                 return
             scope.setdefault("state", {})[RECEIVED_BODY] = body
@@ -177,7 +177,7 @@ class RequestGate:
 
         try:
             await self.app(scope, receive, watched_send)
-        except body_too_large:
+        except BodyTooLarge:
             if started:
                 raise
             await refuse_too_large(scope, send, limit)
@@ -193,7 +193,7 @@ def _counted(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
-                raise body_too_large(limit)
+                raise BodyTooLarge(limit)
         return message
 
     return limited_receive

@@ -74,7 +74,7 @@ async def send_problem(
 # -- body size ---------------------------------------------------------------------------------
 
 
-class body_too_large(HTTPException):  # noqa: N801 (raised and caught like a built-in)
+class BodyTooLarge(HTTPException):
     """Raised from `receive`: an HTTPException, so a route reading its body renders it as the
     413 problem (FastAPI turns any other exception from body parsing into a 400)."""
 
@@ -242,7 +242,7 @@ async def receive_body(
     receive: Receive, body: ReceivedBody, headers: dict[bytes, bytes], limit: int
 ) -> None:
     """Read the whole body into `body` within its time (`body_read_timeout_seconds`, uploads
-    `upload_read_timeout_seconds`): TimeoutError when it takes longer, body_too_large as soon
+    `upload_read_timeout_seconds`): TimeoutError when it takes longer, BodyTooLarge as soon
     as it passes `limit` bytes, ClientGone when the client goes away first."""
     settings = get_settings()
     seconds = (
@@ -257,7 +257,7 @@ async def receive_body(
                 raise ClientGone
             body.write(message.get("body", b""))
             if body.size > limit:
-                raise body_too_large(limit)
+                raise BodyTooLarge(limit)
             if not message.get("more_body", False):
                 return
 
