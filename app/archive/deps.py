@@ -12,8 +12,10 @@ from app.archive.models import ArchiveRecord
 from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
+from app.core.routing import in_hop
 
 
+@in_hop
 def visible_record(
     record_id: uuid.UUID,
     session: SessionDep,

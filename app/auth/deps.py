@@ -22,6 +22,7 @@ from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
 from app.core.limits import VERIFIED_CLAIMS
+from app.core.routing import defer
 from app.core.security import (
     LEEWAY_SECONDS,
     SESSION_EXPIRED,
@@ -240,17 +241,32 @@ async def get_principal(
     """The caller, looked up once per request: an endpoint whose load-or-404 dependency
     requires other scopes than its own asks again, and only the scopes are checked then.
 
-    Async, so that asking costs no thread hop; the one database read runs in the threadpool.
+    Async, so that asking costs no thread hop: in a one-hop route the database read is made
+    in the endpoint's hop (app.core.routing), elsewhere in a hop of its own.
     """
     if not token:
         raise Unauthorized("A bearer token is required")
+    scopes = security_scopes.scopes
+    known = getattr(request.state, PRINCIPAL, None)
+    if known is not None and known[0] == token:
+        principal: Principal = known[1]
+        _check_scopes(principal, scopes)
+        return principal
+    later = defer(_look_up, request=request, session=session, token=token, scopes=scopes)
+    if later is not None:
+        # Typed as the caller: only the one hop's code sees a Deferred.
+        return later  # type: ignore[return-value]
+    return await run_in_threadpool(_look_up, request, session, token, scopes)
+
+
+def _look_up(request: Request, session: Session, token: str, scopes: list[str]) -> Principal:
     known = getattr(request.state, PRINCIPAL, None)
     if known is not None and known[0] == token:
         principal: Principal = known[1]
     else:
-        principal = await run_in_threadpool(authenticate, session, _claims(request, token))
+        principal = authenticate(session, _claims(request, token))
         setattr(request.state, PRINCIPAL, (token, principal))
-    _check_scopes(principal, security_scopes.scopes)
+    _check_scopes(principal, scopes)
     return principal
 
 

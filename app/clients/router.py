@@ -21,7 +21,7 @@ from app.clients.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
-from app.core.routing import OneHopRoute
+from app.core.routing import OneHopRoute, in_hop
 from app.core.schemas import Page
 
 router = APIRouter(route_class=OneHopRoute, prefix="/clients", tags=["clients"])
@@ -29,6 +29,7 @@ router = APIRouter(route_class=OneHopRoute, prefix="/clients", tags=["clients"])
 AdminPrincipal = Annotated[Principal, require(Scope.clients_admin)]
 
 
+@in_hop
 def get_client_or_404(
     client_id: Annotated[str, Path(max_length=CLIENT_ID_MAX, description="The client id")],
     session: SessionDep,

@@ -201,10 +201,44 @@ def create_access_token(
 
 
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
-    """Verify a bearer token or raise InvalidToken (401) with a reason that leaks nothing."""
+    """Verify a bearer token or raise InvalidToken (401) with a reason that leaks nothing.
+
+    A token whose signature and claims verified once under the same settings is remembered
+    (`_verified`): its times are checked again against the clock on every use, and whether
+    it was revoked is the caller lookup's business (app.auth.deps), as for a fresh one.
+    """
+    _, verify_key = _keys(settings)
+    policy = (
+        settings.jwt_algorithm,
+        settings.jwt_key_id,
+        verify_key,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        settings.access_token_minutes,
+    )
+    known = _verified.get((policy, token))
+    if known is not None:
+        claims, times = known
+        _check_times(settings, *times)
+        return claims
+    claims, times = _verify(settings, verify_key, token)
+    if len(_verified) >= VERIFIED_TOKENS_KEPT:
+        # The oldest first: dicts keep insertion order.
+        _verified.pop(next(iter(_verified)), None)
+    _verified[(policy, token)] = (claims, times)
+    return claims
+
+
+# Tokens verified in this process, with their iat, nbf and exp; at most this many.
+VERIFIED_TOKENS_KEPT = 4096
+_verified: dict[tuple[Any, str], tuple[AccessClaims, tuple[int, int, int]]] = {}
+
+
+def _verify(
+    settings: Settings, verify_key: Any, token: str
+) -> tuple[AccessClaims, tuple[int, int, int]]:
     if len(token.encode()) > MAX_TOKEN_BYTES:
         raise InvalidToken("Token too large")
-    _, verify_key = _keys(settings)
     if not _COMPACT_JWS.fullmatch(token):
         raise InvalidToken("Malformed token")
     try:
@@ -254,6 +288,26 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     if not all(type(value) is int for value in times):
         raise InvalidToken("Token times are not integers")
     iat, nbf, exp = times
+    _check_times(settings, iat, nbf, exp)
+
+    try:
+        verified = AccessClaims(
+            sub=str(claims["sub"]),
+            role=str(claims["role"]),
+            unit=claims.get("unit"),
+            scopes=tuple(str(claims.get("scope", "")).split()),
+            jti=str(claims["jti"]),
+            token_version=int(claims["ver"]),
+            client=bool(claims.get("cli", False)),
+            expires_at=datetime.fromtimestamp(exp, tz=clock.now().tzinfo),
+            family=str(claims["fam"]) if claims.get("fam") is not None else None,
+        )
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+        raise InvalidToken("Token claims are incomplete") from exc
+    return verified, (iat, nbf, exp)
+
+
+def _check_times(settings: Settings, iat: int, nbf: int, exp: int) -> None:
     now_ts = clock.now().timestamp()
     if iat > now_ts + LEEWAY_SECONDS:
         raise InvalidToken("Token issued in the future")
@@ -267,17 +321,3 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     lifetime = settings.access_token_minutes * 60 + LEEWAY_SECONDS
     if exp - iat > lifetime or exp > now_ts + lifetime:
         raise InvalidToken("Token lifetime is longer than the service issues")
-    try:
-        return AccessClaims(
-            sub=str(claims["sub"]),
-            role=str(claims["role"]),
-            unit=claims.get("unit"),
-            scopes=tuple(str(claims.get("scope", "")).split()),
-            jti=str(claims["jti"]),
-            token_version=int(claims["ver"]),
-            client=bool(claims.get("cli", False)),
-            expires_at=datetime.fromtimestamp(exp, tz=clock.now().tzinfo),
-            family=str(claims["fam"]) if claims.get("fam") is not None else None,
-        )
-    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
-        raise InvalidToken("Token claims are incomplete") from exc

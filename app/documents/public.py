@@ -32,7 +32,8 @@ PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none
 STATUS_TEXT = {"valid": "SAH", "superseded": "DIGANTI", "cancelled": "DIBATALKAN"}
 
 
-def _client_rate(request: Request) -> None:
+async def _client_rate(request: Request) -> None:
+    # Async: it does no blocking work, and a synchronous dependency costs a thread hop.
     # Behind a proxy, uvicorn puts the client from X-Forwarded-For here only for the proxies
     # in FORWARDED_ALLOW_IPS.
     address = request.client.host if request.client else "unknown"

@@ -10,10 +10,12 @@ from fastapi import Depends
 from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
+from app.core.routing import in_hop
 from app.field_reports import service
 from app.field_reports.models import Attachment, FieldReport
 
 
+@in_hop
 def visible_report(
     report_id: uuid.UUID,
     session: SessionDep,
@@ -22,6 +24,7 @@ def visible_report(
     return service.get_report(session, principal, report_id)
 
 
+@in_hop
 def visible_attachment(
     attachment_id: uuid.UUID,
     session: SessionDep,

@@ -10,10 +10,12 @@ from fastapi import Depends
 from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
+from app.core.routing import in_hop
 from app.incidents.models import Incident
 from app.sop.engine import load_incident
 
 
+@in_hop
 def visible_incident(
     incident_id: uuid.UUID,
     session: SessionDep,

@@ -13,7 +13,7 @@ from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.http import Limit, Offset, page_limit, problems
-from app.core.routing import OneHopRoute
+from app.core.routing import OneHopRoute, in_hop
 from app.core.schemas import Page
 from app.delegations.service import held_posts
 from app.units.known import known_unit
@@ -26,6 +26,7 @@ router = APIRouter(route_class=OneHopRoute, prefix="/users", tags=["users"])
 AdminPrincipal = Annotated[Principal, require(Scope.users_admin)]
 
 
+@in_hop
 def get_user_or_404(
     user_id: Annotated[uuid.UUID, Path(description="User id")],
     session: SessionDep,

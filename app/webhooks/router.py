@@ -11,7 +11,7 @@ from app.auth.deps import Principal, require
 from app.auth.scopes import Scope
 from app.core.db import SessionDep
 from app.core.http import Limit, Offset, page_limit, problems
-from app.core.routing import OneHopRoute
+from app.core.routing import OneHopRoute, in_hop
 from app.core.schemas import Page
 from app.webhooks import service
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -38,6 +38,7 @@ _URL_RULES = (
 )
 
 
+@in_hop
 def get_subscription_or_404(
     subscription_id: Annotated[uuid.UUID, Path(description="Subscription id")],
     session: SessionDep,
@@ -46,6 +47,7 @@ def get_subscription_or_404(
     return service.get_subscription(session, subscription_id)
 
 
+@in_hop
 def get_delivery_or_404(
     delivery_id: Annotated[uuid.UUID, Path(description="Delivery id")],
     session: SessionDep,
