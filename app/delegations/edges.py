@@ -21,7 +21,7 @@ from app.delegations.models import Delegation
 from app.delegations.posts import effective_end
 from app.incidents.models import Incident, IncidentStatus
 from app.outbox.models import OutboxEvent
-from app.outbox.service import DELEGATION_ENDED, DELEGATION_STARTED, event_row, wake
+from app.outbox.service import DELEGATION_ENDED, DELEGATION_STARTED, event_row
 
 
 def untold(moment: datetime) -> Any:
@@ -89,7 +89,6 @@ def tell(
     ]
     if rows:
         session.execute(insert(OutboxEvent), rows)
-        wake(session.connection())
     return len(rows)
 
 

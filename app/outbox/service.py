@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from app.audit.service import to_jsonable
@@ -14,8 +13,9 @@ from app.core import clock
 from app.outbox.models import OutboxEvent
 
 # The channel the API processes listen on (PostgreSQL) to run a notification pass at once.
+# Every insert into outbox_events NOTIFYs it, by a trigger (migration 0020): delivered when
+# the transaction commits, so nothing uncommitted is told, and a rollback tells nothing.
 OUTBOX_CHANNEL = "trantib_outbox"
-_NOTIFY = text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
 
 EVENT_TYPES = (
     "incident.created",
@@ -76,12 +76,4 @@ def enqueue(
     """Record an event for delivery; it commits or rolls back with the action itself."""
     row = event_row(event_type, data, incident_id=incident_id, unit_id=unit_id)
     session.execute(insert(OutboxEvent).values(**row))
-    wake(session.connection())
     return row["id"]
-
-
-def wake(connection: Connection) -> None:
-    """Tell the listening API processes that events wait (PostgreSQL NOTIFY is delivered at
-    commit, so nothing uncommitted is told; a rollback tells nothing). SQLite polls."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(_NOTIFY)

@@ -42,7 +42,7 @@ from app.core.guarded import guarded_update
 from app.delegations.capacity import acting_record
 from app.incidents.models import Incident, IncidentAssignment, IncidentStatus
 from app.outbox.models import OutboxEvent
-from app.outbox.service import event_row, wake
+from app.outbox.service import event_row
 from app.sop.catalogue import Action, Assignment
 from app.sop.definition import SopDefinition, StepDefinition, load_definition, registry
 from app.timing.calendars import calendar_for
@@ -813,7 +813,6 @@ def _apply(
             for kind, payload in events
         ]
         db.execute(_ADD_OUTBOX, rows)
-        wake(db)
 
 
 def record_creation(
@@ -866,4 +865,3 @@ def record_creation(
             actor_id=None if principal.is_client else principal.id,
         ),
     )
-    wake(db)
