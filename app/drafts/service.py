@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.audit.service import sha256_of, to_jsonable
 from app.auth.deps import Principal
@@ -113,16 +113,17 @@ def check_draft_of_step(ctx: Context, kind: str) -> None:
         )
 
 
+# Which of the ids are field reports of the incident.
+_REPORTS_OF_INCIDENT = select(col(FieldReport.id)).where(
+    col(FieldReport.incident_id) == bindparam("incident_id"),
+    col(FieldReport.id).in_(bindparam("ids", expanding=True)),
+)
+
+
 def _check_field_reports(ctx: Context, content: dict[str, Any]) -> None:
     wanted = [uuid.UUID(str(i)) for i in content.get("field_report_ids", [])]
-    found = set(
-        ctx.session.execute(
-            select(FieldReport.id).where(  # type: ignore[call-overload]
-                FieldReport.incident_id == ctx.incident.id,
-                FieldReport.id.in_(wanted),  # type: ignore[attr-defined]
-            )
-        ).scalars()
-    )
+    params = {"incident_id": ctx.incident.id, "ids": wanted}
+    found = set(ctx.session.connection().execute(_REPORTS_OF_INCIDENT, params).scalars())
     bad = [str(i) for i in wanted if i not in found]
     if bad:
         raise Unprocessable(

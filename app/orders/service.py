@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.audit.service import sha256_of, to_jsonable
 from app.auth.deps import Principal
@@ -58,6 +58,18 @@ def _order_event(order: Order) -> dict[str, Any]:
     return {"order_id": str(order.id), "kind": order.kind, "number": order.number}
 
 
+# A Walikota order's number is the kecamatan's once.
+_WALIKOTA_NUMBER_TAKEN = (
+    select(col(Order.id))
+    .where(
+        col(Order.unit_id) == bindparam("unit_id"),
+        col(Order.kind) == OrderKind.walikota,
+        col(Order.number) == bindparam("number"),
+    )
+    .limit(1)
+)
+
+
 def record_walikota(
     session: Session,
     principal: Principal,
@@ -66,13 +78,8 @@ def record_walikota(
     if_match: int | None,
 ) -> Order:
     def handler(ctx: Context) -> Outcome:
-        taken = ctx.session.execute(
-            select(Order.id).where(  # type: ignore[call-overload]
-                Order.unit_id == ctx.incident.unit_id,
-                Order.kind == OrderKind.walikota,
-                Order.number == body.number,
-            )
-        ).first()
+        params = {"unit_id": ctx.incident.unit_id, "number": body.number}
+        taken = ctx.session.connection().execute(_WALIKOTA_NUMBER_TAKEN, params).first()
         taken_message = (
             f"Surat Perintah Walikota {body.number} is already recorded for another incident"
         )

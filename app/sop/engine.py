@@ -257,7 +257,8 @@ _REASSIGN_RUN = (
     .where(_STEP_RUNS.c.id == bindparam("run_id"))
     .values(role=bindparam("role"), assignee_id=bindparam("assignee"))
 )
-_ADD_ASSIGNMENT = insert(IncidentAssignment.__table__)  # type: ignore[attr-defined]
+_ASSIGNMENTS = IncidentAssignment.__table__  # type: ignore[attr-defined]
+_ADD_ASSIGNMENT = insert(_ASSIGNMENTS)
 _ADD_AUDIT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 _ADD_OUTBOX = insert(OutboxEvent.__table__)  # type: ignore[attr-defined]
 
@@ -300,6 +301,18 @@ def wrong_step(incident: Incident, reason: str) -> WrongStep:
     )
 
 
+# Whether the user is one of the incident's briefed members.
+_BRIEFED = (
+    select(_ASSIGNMENTS.c.id)
+    .where(
+        _ASSIGNMENTS.c.incident_id == bindparam("incident_id"),
+        _ASSIGNMENTS.c.user_id == bindparam("user_id"),
+        _ASSIGNMENTS.c.kind == "member",
+    )
+    .limit(1)
+)
+
+
 def _assigned(
     session: Session, incident: Incident, principal: Principal, assignment: Assignment
 ) -> bool:
@@ -307,14 +320,8 @@ def _assigned(
         return incident.assigned_danru_id == principal.id
     if assignment is Assignment.dispatched_danru:
         return incident.dispatched_danru_id == principal.id
-    found = session.execute(
-        select(IncidentAssignment.id).where(  # type: ignore[call-overload]
-            IncidentAssignment.incident_id == incident.id,
-            IncidentAssignment.user_id == principal.id,
-            IncidentAssignment.kind == "member",
-        )
-    ).first()
-    return found is not None
+    params = {"incident_id": incident.id, "user_id": principal.id}
+    return session.connection().execute(_BRIEFED, params).first() is not None
 
 
 def assigned_clause(assignment: Assignment, user_id: uuid.UUID) -> Any:

@@ -5,12 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
 
 from app.auth.roles import Role
 from app.core.errors import Unprocessable
 from app.users.models import User
+
+# Built once: the ids are an expanding parameter, so one compiled form serves any number.
+_ACTIVE_MEMBERS = select(col(User.id)).where(
+    col(User.id).in_(bindparam("ids", expanding=True)),
+    col(User.role) == bindparam("role"),
+    col(User.unit_id) == bindparam("unit_id"),
+    col(User.active),
+)
 
 
 def require_members(
@@ -18,16 +26,8 @@ def require_members(
 ) -> None:
     """Every id is an active user with `role` in `unit_id`, or 422 naming the others."""
     wanted = list(dict.fromkeys(user_ids))
-    found = set(
-        session.execute(
-            select(User.id).where(  # type: ignore[call-overload]
-                User.id.in_(wanted),  # type: ignore[attr-defined]
-                User.role == role,
-                User.unit_id == unit_id,
-                User.active,
-            )
-        ).scalars()
-    )
+    params = {"ids": wanted, "role": role, "unit_id": unit_id}
+    found = set(session.connection().execute(_ACTIVE_MEMBERS, params).scalars())
     bad = [str(u) for u in wanted if u not in found]
     if bad:
         raise Unprocessable(

@@ -3,8 +3,8 @@ review → paraf → verify) approves the draft or returns it to the step that r
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
 
 from app.auth.deps import Principal
 from app.core.errors import Conflict, Forbidden, OwnDraft
@@ -118,18 +118,25 @@ def verify(
     ).result
 
 
+# The stage of a draft version the person already took, if any.
+_TAKEN_BY = (
+    select(col(Verification.stage))
+    .where(
+        col(Verification.draft_id) == bindparam("draft_id"),
+        col(Verification.draft_version) == bindparam("version"),
+        col(Verification.actor_id) == bindparam("actor_id"),
+    )
+    .limit(1)
+)
+
+
 def _check_four_eyes(
     session: Session, draft: Draft, version: int, principal: Principal, stage: str
 ) -> None:
     """One person takes one stage of a draft version: a Sekcam who is also Plh Camat paraf'd
     it as Sekcam and cannot verify the same version as Camat."""
-    taken = session.execute(
-        select(Verification.stage).where(  # type: ignore[call-overload]
-            Verification.draft_id == draft.id,
-            Verification.draft_version == version,
-            Verification.actor_id == principal.id,
-        )
-    ).first()
+    params = {"draft_id": draft.id, "version": version, "actor_id": principal.id}
+    taken = session.connection().execute(_TAKEN_BY, params).first()
     if taken is not None:
         raise SamePersonTwice(
             f"You took the {taken.stage} stage of version {version}; another official must "
