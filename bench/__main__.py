@@ -20,6 +20,9 @@ Phases, each against uvicorn with 2 workers on a PostgreSQL database of its own:
   actions above include their render.
 - push: from a notification's commit to its Web Push arriving at a local push service
   through `trantib worker` (bench/push.py); p50/p99.
+- stream: the live stream with 50 and 500 open streams, from an action to its events at the
+  recipients' streams; a worker's memory per idle stream and with 1,000 streams, its CPU per
+  event delivered (bench/stream.py).
 - memory: peak resident set (VmHWM) of each API worker.
 
 Not a test: run it on a quiet machine and commit the results it writes.
@@ -44,7 +47,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench import documents, push, scale, servers
+from bench import documents, push, scale, servers, stream
 from bench.app import PROBE_TABLE
 from bench.client import Connection, Response, percentile
 from bench.lifecycle import (
@@ -557,6 +560,8 @@ def table(results: dict[str, Any]) -> str:
         lines.extend(documents.table(results["documents"]))
     if "push" in results:
         lines.extend(push.table(results["push"]))
+    if "stream" in results:
+        lines.extend(stream.table(results["stream"]))
     if "memory" in results:
         mem = results["memory"]
         lines.append("")
@@ -572,7 +577,7 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=servers.DEFAULT_PG_URL)
-    parser.add_argument("--phases", default="overhead,cpu,throughput,scale,documents,push")
+    parser.add_argument("--phases", default="overhead,cpu,throughput,scale,documents,push,stream")
     parser.add_argument("--renders", type=int, default=20, help="renders per document")
     parser.add_argument("--sequential", type=int, default=40, help="lifecycles for overhead")
     parser.add_argument("--levels", default="8,32,128")
@@ -583,6 +588,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pushes", type=int, default=40, help="samples for push")
     parser.add_argument(
         "--push-interval", type=float, default=1.0, help="the worker's push pass interval"
+    )
+    parser.add_argument("--streams", default="50,500", help="open streams for stream latency")
+    parser.add_argument(
+        "--stream-actions", type=int, default=50, help="actions timed at each number of streams"
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
@@ -631,6 +640,15 @@ def main(argv: list[str] | None = None) -> int:
         print("push ...", flush=True)
         results["push"] = push.push_phase(
             args.database_url, workdir, args.pushes, args.push_interval
+        )
+
+    if "stream" in phases:
+        print("stream ...", flush=True)
+        results["stream"] = stream.stream_phase(
+            args.database_url,
+            workdir,
+            [int(x) for x in args.streams.split(",")],
+            args.stream_actions,
         )
 
     def top(key: str) -> float:

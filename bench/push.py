@@ -26,7 +26,7 @@ RECIPIENT = "camat.ciledug"
 TIMEOUT_SECONDS = 30.0
 
 
-def _notify(conn: Any, user_id: uuid.UUID, unit_id: int) -> int:
+def notify(conn: Any, user_id: uuid.UUID, unit_id: int) -> int:
     """One notification row, with the outbox event it comes from (marked published and
     told, so neither the webhooks nor the fan-out take it up)."""
     now = datetime.now(UTC)
@@ -94,7 +94,7 @@ def push_phase(base_url: str, workdir: Path, samples: int, interval: float) -> d
 
         def one() -> float:
             with engine.begin() as conn:
-                note = _notify(conn, user_id, unit_id)
+                note = notify(conn, user_id, unit_id)
             committed = time.monotonic()
             deadline = committed + TIMEOUT_SECONDS
             while True:

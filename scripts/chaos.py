@@ -30,7 +30,10 @@ the lifecycles finish and the outbox drains, it checks:
   stage: every lifecycle goes straight through), and each user's task list kept from their
   notifications as a client keeps it (task.assigned sets an incident's entry; task.withdrawn,
   incident.cancelled and incident.archived remove it) is empty at the end, as GET /tasks is
-  once every incident is closed.
+  once every incident is closed;
+- a few users hold the live stream (GET /api/v1/stream) throughout, reconnecting with
+  Last-Event-ID after each crash: every notification of theirs arrived on it, none of
+  another user's, ids rose strictly on each connection and none came twice across resumes.
 
 It prints the counts and exits 1 on any violation. The database is dropped at the end.
 """
@@ -62,7 +65,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from bench import servers  # noqa: E402
-from bench.client import Connection  # noqa: E402
+from bench.client import Connection, ConnectionLost, EventStream  # noqa: E402
 from bench.lifecycle import (  # noqa: E402
     API,
     SLUGS,
@@ -73,6 +76,9 @@ from bench.lifecycle import (  # noqa: E402
     unit_usernames,
 )
 from tests.fixtures.push_service import Browser, PushService  # noqa: E402
+
+# The kecamatan (the first ones in play) whose people all hold a live stream.
+STREAM_KECAMATAN = 2
 
 DEFAULT_URL = os.environ.get(
     "CHAOS_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -132,6 +138,110 @@ def start_receiver(inbox: Inbox) -> ThreadingHTTPServer:
     return server
 
 
+# --- the live streams ----------------------------------------------------------------------
+
+# Seconds between two attempts to reconnect a stream while the API is down.
+RECONNECT_SECONDS = 0.2
+
+
+@dataclass
+class Watched:
+    """One user's live stream as a client holds it: the ids of each connection in order."""
+
+    username: str
+    connections: list[list[int]] = field(default_factory=list)
+    resets: int = 0
+    refusals: list[str] = field(default_factory=list)
+    last_id: int = 0
+
+    def received(self) -> set[int]:
+        return {i for ids in self.connections for i in ids}
+
+
+class StreamWatch:
+    """A thread with an event loop of its own holding one stream per watched user, from
+    before the first action until `stop`: after a crash it reconnects with the last id it
+    saw, as the SPA does (from 0 at first, so nothing before its first connection is lost)."""
+
+    def __init__(self, port: int, users: Users, usernames: list[str]) -> None:
+        self.port = port
+        self.users = users
+        self.watched = [Watched(name) for name in usernames]
+        self.connected = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name="streams", daemon=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._thread.start()
+        if not self.connected.wait(timeout):
+            raise SystemExit("the live streams did not open")
+
+    def stop(self) -> None:
+        if self._thread.is_alive() and self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(30)
+
+    def expected(self, engine: Engine) -> dict[str, set[int]]:
+        """The notification ids of each watched user, from the table."""
+        names = {self.users.ids[w.username]: w.username for w in self.watched}
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, user_id FROM notifications")).all()
+        expected: dict[str, set[int]] = {name: set() for name in names.values()}
+        for row in rows:
+            if str(row.user_id) in names:
+                expected[names[str(row.user_id)]].add(int(row.id))
+        return expected
+
+    def _main(self) -> None:
+        asyncio.run(self._hold_all())
+
+    async def _hold_all(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        tasks = [asyncio.create_task(self._hold(w)) for w in self.watched]
+        await self._stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _hold(self, w: Watched) -> None:
+        while True:
+            headers = {**self.users.auth(w.username), "Last-Event-ID": str(w.last_id)}
+            stream = EventStream("127.0.0.1", self.port, f"{API}/stream", headers)
+            try:
+                status = await stream.open(timeout=5)
+                if status != 200:
+                    w.refusals.append(f"{status} {stream.body[:200]!r}")
+                    await asyncio.sleep(RECONNECT_SECONDS)
+                    continue
+                ids: list[int] = []
+                w.connections.append(ids)
+                while True:
+                    event = await stream.next()
+                    if event.event == "ready":
+                        if all(x.connections for x in self.watched):
+                            self.connected.set()
+                        continue
+                    if event.event == "reset":
+                        w.resets += 1
+                    if event.id is not None:
+                        ids.append(event.id)
+                        w.last_id = max(w.last_id, event.id)
+            except ConnectionLost:
+                await asyncio.sleep(RECONNECT_SECONDS)
+            finally:
+                stream.close()
+
+    def wait_for(self, expected: dict[str, set[int]], timeout: float) -> None:
+        """Until every watched user received the ids expected of them, or timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(expected.get(w.username, set()) <= w.received() for w in self.watched):
+                return
+            time.sleep(0.2)
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -146,6 +256,7 @@ class Run:
     # Each demo user's phone, by the user's id.
     browsers: dict[str, Browser] = field(default_factory=dict)
     kills: int = 0
+    streams: StreamWatch | None = None
     api: servers.Api | None = None
     worker: servers.Process | None = None
 
@@ -229,6 +340,9 @@ async def drive(run: Run) -> list[Lifecycle]:
         "127.0.0.1", port, unit_usernames(sorted(set(slugs))), run.args.password
     )
     await subscribe_phones(run, port, users)
+    watched = unit_usernames(sorted(set(slugs))[:STREAM_KECAMATAN])
+    run.streams = StreamWatch(port, users, watched)
+    await asyncio.to_thread(run.streams.start)
     total = len(slugs) * 17
     marks = [total * (k + 1) // (run.args.kills + 1) for k in range(run.args.kills)]
     acked = 0
@@ -505,6 +619,8 @@ def check(run: Run, engine: Engine, lifecycles: list[Lifecycle]) -> Report:
     gap_free("register", [((i.unit_id, i.register_year), i.register_sequence) for i in incidents])
 
     check_notifications(run, engine, report)
+    if run.streams is not None:
+        check_streams(run.streams, engine, report)
 
     report.count("API and worker crashes (kill -9)", run.kills)
     report.count("requests retried after a broken connection", rec.connection_errors)
@@ -598,6 +714,47 @@ def check_notifications(run: Run, engine: Engine, report: Report) -> None:
         report.fail(f"{left} tasks stay in clients' lists built from notifications; all closed")
 
 
+def check_streams(watch: StreamWatch, engine: Engine, report: Report) -> None:
+    """7. Each watched user's stream carried every notification of theirs and no other, ids
+    strictly rising on each connection, none twice across the resumes."""
+    expected = watch.expected(engine)
+    everyone = set().union(*expected.values())
+    never = twice = disordered = foreign = 0
+    for w in watch.watched:
+        seen = Counter(i for ids in w.connections for i in ids)
+        never += len(expected[w.username] - set(seen))
+        twice += sum(1 for times in seen.values() if times > 1)
+        disordered += sum(
+            1 for ids in w.connections for a, b in zip(ids, ids[1:], strict=False) if b <= a
+        )
+        foreign += len(set(seen) - expected[w.username])
+        for refusal in w.refusals:
+            report.fail(f"stream of {w.username} refused: {refusal}")
+    report.count("users holding a live stream", len(watch.watched))
+    report.count(
+        "stream connections (reconnected after crashes)",
+        sum(len(w.connections) for w in watch.watched),
+    )
+    report.count("their notifications", len(everyone))
+    report.count(
+        "stream events received", sum(len(ids) for w in watch.watched for ids in w.connections)
+    )
+    report.count("notifications never on their recipient's stream", never)
+    report.count("stream events received twice across resumes", twice)
+    report.count("stream ids not rising on a connection", disordered)
+    report.count(
+        "stream resets (missed more than the backlog)", sum(w.resets for w in watch.watched)
+    )
+    for found, what in (
+        (never, "notifications never reached their recipient's live stream"),
+        (twice, "stream events were received twice across resumes"),
+        (disordered, "stream events came after a higher id on the same connection"),
+        (foreign, "stream events carried another user's notification"),
+    ):
+        if found:
+            report.fail(f"{found} {what}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_URL, help="server to create it on")
@@ -648,6 +805,9 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         wait_for_delivery(run, engine, timeout=90)
+        if run.streams is not None:
+            run.streams.wait_for(run.streams.expected(engine), timeout=15)
+            run.streams.stop()
         report = check(run, engine, lifecycles)
         width = max(len(k) for k in report.counts)
         print()
@@ -660,6 +820,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crash test {verdict} in {time.monotonic() - started:.0f} s")
         status = 1 if report.violations else 0
     finally:
+        if run.streams is not None:
+            run.streams.stop()
         if run.worker is not None:
             run.worker.kill()
         if run.api is not None:

@@ -77,3 +77,34 @@ def test_help_exits_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
         chaos.main(["--help"])
     assert exit_info.value.code == 0
     assert "--kills" in capsys.readouterr().out
+
+
+class _Watch(chaos.StreamWatch):
+    """The streams as held, with the notifications table's ids given."""
+
+    def __init__(self, watched: list[chaos.Watched], expected: dict[str, set[int]]) -> None:
+        self.watched = watched
+        self._expected = expected
+
+    def expected(self, engine: object) -> dict[str, set[int]]:
+        return self._expected
+
+
+def test_streams_resumed_without_loss_or_repeat_pass() -> None:
+    watched = [chaos.Watched("kasi.ciledug", connections=[[3, 5], [8, 9]])]
+    report = chaos.Report()
+    chaos.check_streams(_Watch(watched, {"kasi.ciledug": {3, 5, 8, 9}}), None, report)  # type: ignore[arg-type]
+    assert report.violations == []
+    assert report.counts["stream connections (reconnected after crashes)"] == 2
+
+
+def test_a_stream_event_lost_repeated_out_of_order_or_foreign_is_a_violation() -> None:
+    # 5 again after the resume, 4 before 3 on the second connection, 6 never, 7 not hers.
+    watched = [chaos.Watched("kasi.ciledug", connections=[[1, 5], [5, 4, 3, 7]])]
+    report = chaos.Report()
+    expected = {"kasi.ciledug": {1, 3, 4, 5, 6}}
+    chaos.check_streams(_Watch(watched, expected), None, report)  # type: ignore[arg-type]
+    assert report.counts["notifications never on their recipient's stream"] == 1
+    assert report.counts["stream events received twice across resumes"] == 1
+    assert report.counts["stream ids not rising on a connection"] == 2
+    assert len(report.violations) == 4

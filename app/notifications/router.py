@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
+from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.auth.deps import Principal, oauth2_scheme, require
 from app.auth.scopes import Scope
 from app.core.config import get_settings
-from app.core.db import SessionDep
+from app.core.db import SessionDep, settle
 from app.core.http import Limit, Offset, page_limit, problems
 from app.core.routing import OneHopRoute
 from app.core.schemas import Page
@@ -137,6 +138,7 @@ stream_router = APIRouter(route_class=OneHopRoute, tags=["notifications"])
 )
 async def live_stream(
     principal: Annotated[Principal, require(Scope.notifications_read)],
+    session: SessionDep,
     token: Annotated[str, Depends(oauth2_scheme)],
     last_event_id_header: Annotated[
         str,
@@ -151,6 +153,10 @@ async def live_stream(
     ] = None,
 ) -> EventSourceResponse:
     expires_at = decode_access_token(get_settings(), token).expires_at
+    # The caller's lookup is done: its pooled connection goes back before the stream waits
+    # for anything. Kept until the endpoint returned, a burst of openings held every
+    # connection while waiting for the process's reader to start, and its start needs one.
+    await run_in_threadpool(settle, session)
     queue = await stream.broadcaster.subscribe(principal.id)
     resume = int(last_event_id_header) if last_event_id_header else last_event_id
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from app.core.config import get_settings
+from app.notifications import stream
 from tests.lifecycle.flow import INCIDENT
 
 PROBLEM = "https://trantib.tangerangkota.go.id/problems/"
@@ -235,3 +236,39 @@ def test_a_fan_out_pass_waits_for_the_one_in_progress(open_stream, flow, engine,
     assert waited
     [notification] = told("camat.ciledug")
     assert (event["event"], int(event["id"])) == ("task.assigned", notification["id"])
+
+
+def test_a_burst_of_streams_opening_at_once_all_open(live_url, auth, monkeypatch):
+    # Every app reconnects at once after a restart. Each opening looks its caller up on a
+    # pooled connection; the process's reader, starting with the first of them, needs one
+    # too. Openings that kept theirs while waiting for the reader held every connection of
+    # the pool, and all failed at the pool's timeout. The reader's start is slowed so that
+    # the whole burst arrives before it.
+    newest = stream._newest_id
+
+    def slow_newest(*args: Any) -> int:
+        time.sleep(0.5)
+        return newest(*args)
+
+    monkeypatch.setattr(stream, "_newest_id", slow_newest)
+    settings = get_settings()
+    monkeypatch.setattr(settings, "stream_per_user_cap", 60)
+    headers = auth("camat.ciledug")
+    ready: list[str] = []
+    barrier = threading.Barrier(60)
+
+    def one() -> None:
+        with httpx.Client(base_url=live_url, timeout=30) as http:
+            barrier.wait()
+            with http.stream("GET", "/api/v1/stream", headers=headers) as response:
+                if response.status_code != 200:
+                    ready.append(f"{response.status_code} {response.read()!r}")
+                    return
+                ready.append(Stream(response).next_event()["event"])
+
+    threads = [threading.Thread(target=one) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert ready == ["ready"] * 60
