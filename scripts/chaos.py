@@ -6,8 +6,11 @@ It creates a PostgreSQL database of its own, migrates it and seeds the demo user
 webhook receiver and subscribes it to every event type, then starts uvicorn (2 workers) and
 the worker. Concurrent clients take one incident per kecamatan through all 11 steps; each
 request is sent again with the same Idempotency-Key when its connection breaks. Part way
-through, the API and the worker are killed with SIGKILL and restarted, more than once. After
-the lifecycles finish and the outbox drains, it checks:
+through, the API and the worker are killed with SIGKILL and restarted, more than once: each
+time once the webhook receiver and the push service both hold a request the worker sent and
+they have not yet answered (they hold their answers for the moment), so every crash lands
+between a delivery's send and its record. After the lifecycles finish and the outbox drains,
+it checks:
 
 - every POST that got a 2xx has its audit event (same incident, action and version);
 - no incident is in an impossible state: all closed, each with its archive record, its
@@ -20,6 +23,8 @@ the lifecycles finish and the outbox drains, it checks:
   A repeat counts as explained only when its delivery shows an attempt that was claimed and
   never recorded, and there are no more of them than crashes times concurrent senders;
 - Surat Perintah and register numbers run 1..n per kecamatan and year, none missing or twice;
+- the crashes caught the worker mid-delivery of a webhook and of a push (a run that never did
+  has not tested what it claims);
 - every outbox event was told to the people it concerns (notified), and every notification
   reached its recipient's phone at the local push service (every demo user of the kecamatan
   in play subscribes one before the lifecycles start), decrypted and VAPID-signed, at least
@@ -79,6 +84,10 @@ from tests.fixtures.push_service import Browser, PushService  # noqa: E402
 
 # The kecamatan (the first ones in play) whose people all hold a live stream.
 STREAM_KECAMATAN = 2
+# Before a crash the receivers hold each answer this long (under the worker's 2 s timeout),
+# waiting at most HOLD_WAIT_SECONDS for a webhook and a push to arrive.
+HOLD_SECONDS = 1.5
+HOLD_WAIT_SECONDS = 20.0
 
 DEFAULT_URL = os.environ.get(
     "CHAOS_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -98,6 +107,8 @@ class Inbox:
     delay: float = 0.0
     ids: list[str] = field(default_factory=list)
     bad_signatures: int = 0
+    # Requests read and not yet answered.
+    in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def signed(self, msg_id: str, timestamp: str, body: bytes, header: str) -> bool:
@@ -124,10 +135,17 @@ def start_receiver(inbox: Inbox) -> ThreadingHTTPServer:
             with inbox.lock:
                 inbox.ids.append(msg_id)
                 inbox.bad_signatures += 0 if ok else 1
-            if inbox.delay:
-                time.sleep(inbox.delay)
-            self.send_response(204)
-            self.end_headers()
+                inbox.in_flight += 1
+            try:
+                if inbox.delay:
+                    time.sleep(inbox.delay)
+                self.send_response(204)
+                self.end_headers()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender was killed while it waited
+            finally:
+                with inbox.lock:
+                    inbox.in_flight -= 1
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -256,6 +274,9 @@ class Run:
     # Each demo user's phone, by the user's id.
     browsers: dict[str, Browser] = field(default_factory=dict)
     kills: int = 0
+    # Crashes that caught a webhook, a push, sent and not yet answered.
+    kills_mid_webhook: int = 0
+    kills_mid_push: int = 0
     streams: StreamWatch | None = None
     api: servers.Api | None = None
     worker: servers.Process | None = None
@@ -284,14 +305,41 @@ class Run:
         self.worker.start()
 
     def crash_and_restart(self) -> None:
+        """Kill both with -9 while the worker has a webhook and a push sent and not yet
+        answered (the receivers hold their answers until then), so the crash lands between
+        a delivery's send and its record; then start them again."""
         assert self.api is not None and self.worker is not None
+        held = self.hold_deliveries()
         self.api.kill()
         self.worker.kill()
         self.kills += 1
-        print(f"  killed API and worker (-9), crash {self.kills}; restarting", flush=True)
+        self.inbox.delay, self.phones.delay = self.args.receiver_delay, self.args.push_delay
+        webhook, push = held
+        self.kills_mid_webhook += webhook
+        self.kills_mid_push += push
+        caught = " and ".join(n for n, h in (("a webhook", webhook), ("a push", push)) if h)
+        print(
+            f"  killed API and worker (-9) with {caught or 'nothing'} in flight,"
+            f" crash {self.kills}; restarting",
+            flush=True,
+        )
         time.sleep(0.5)
         self.api.start()
         self.start_worker()
+
+    def hold_deliveries(self) -> tuple[bool, bool]:
+        """Make both receivers hold their answers (for less than the worker's timeout) and
+        wait, at most HOLD_WAIT_SECONDS, until each holds one: whether each did."""
+        self.inbox.delay = self.phones.delay = HOLD_SECONDS
+        deadline = time.monotonic() + HOLD_WAIT_SECONDS
+        while True:
+            with self.inbox.lock:
+                webhook = self.inbox.in_flight > 0
+            with self.phones._lock:
+                push = self.phones.in_flight > 0
+            if (webhook and push) or time.monotonic() > deadline:
+                return webhook, push
+            time.sleep(0.01)
 
 
 async def subscribe(port: int, receiver_port: int, password: str) -> str:
@@ -443,7 +491,9 @@ def explain_repeats(
     """At least once: a repeat is explained by an attempt claimed and never recorded (the
     worker died between the answer and its own commit), at most `senders` per crash; anything
     else is a bug."""
-    report.count("  of them after a crash lost the attempt's record", len(repeated & unrecorded))
+    report.count(
+        f"  {what} repeated after a crash lost the attempt's record", len(repeated & unrecorded)
+    )
     unexplained = repeated - unrecorded
     if unexplained:
         report.fail(
@@ -623,6 +673,10 @@ def check(run: Run, engine: Engine, lifecycles: list[Lifecycle]) -> Report:
         check_streams(run.streams, engine, report)
 
     report.count("API and worker crashes (kill -9)", run.kills)
+    report.count("  of them with a webhook sent and not yet answered", run.kills_mid_webhook)
+    report.count("  of them with a push sent and not yet answered", run.kills_mid_push)
+    if run.kills and not (run.kills_mid_webhook and run.kills_mid_push):
+        report.fail("no crash caught the worker mid-delivery of both a webhook and a push")
     report.count("requests retried after a broken connection", rec.connection_errors)
     report.count("5xx answers retried", rec.server_errors)
     report.count("retries refused as still in flight (409)", rec.in_flight_refusals)
