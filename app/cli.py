@@ -264,6 +264,7 @@ def worker(args: argparse.Namespace) -> int:
     from app.core.config import get_settings
     from app.core.db import get_engine
     from app.notifications import fanout
+    from app.outbox import listener
     from app.push import delivery as push
     from app.timing import worker as escalation
     from app.webhooks import delivery as webhooks
@@ -289,12 +290,27 @@ def worker(args: argparse.Namespace) -> int:
         raise CommandError("--interval must be more than 0 seconds")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
+    # Set on every NOTIFY of the outbox and the notifications (PostgreSQL): the webhooks and
+    # the phones hear of an action at once, their intervals only the safety net.
+    webhooks_woken, push_woken = threading.Event(), threading.Event()
+
+    def halt(*_: object) -> None:
+        stop.set()
+        webhooks_woken.set()
+        push_woken.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, halt)
+    listener.wake_on_notify(
+        get_engine(),
+        [webhooks_woken, push_woken],
+        get_settings().stream_safety_poll_seconds,
+        listener.WORKER_LISTENER_NAME,
+    )
     # Webhooks get their own loop: a slow receiver must not delay the SLA events.
     sender = threading.Thread(
         target=webhooks.run_forever,
-        args=(get_settings().webhooks_interval_seconds, stop),
+        args=(get_settings().webhooks_interval_seconds, stop, webhooks_woken),
         name="webhooks",
         daemon=True,
     )
@@ -302,7 +318,7 @@ def worker(args: argparse.Namespace) -> int:
     # And phones theirs: a push service that answers slowly must not hold up the webhooks.
     pusher = threading.Thread(
         target=push.run_forever,
-        args=(get_settings().push_interval_seconds, stop),
+        args=(get_settings().push_interval_seconds, stop, push_woken),
         name="push",
         daemon=True,
     )

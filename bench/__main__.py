@@ -18,8 +18,8 @@ Phases, each against uvicorn with 2 workers on a PostgreSQL database of its own:
 - documents: each template rendered through the render process (bench/documents.py);
   p50/p99 per document and the render process's peak resident set. The step-5 and step-10
   actions above include their render.
-- push: from a notification's commit to its Web Push arriving at a local push service
-  through `trantib worker` (bench/push.py); p50/p99.
+- push: from an action's answer to its Web Push arriving at the phones at a local push
+  service, through `trantib worker` woken by the commit's NOTIFY (bench/push.py); p50/p99.
 - stream: the live stream with 50 and 500 open streams, from an action to its events at the
   recipients' streams; a worker's memory per idle stream and with 1,000 streams, its CPU per
   event delivered (bench/stream.py).

@@ -146,23 +146,36 @@ def run_senders(
             future.result()
 
 
+# A pass woken early waits this long first, so that a burst of commits is one pass, not one
+# pass each.
+GATHER_SECONDS = 0.05
+
+
 def loop(
     log: logging.Logger,
     what: str,
     one_pass: Callable[[], str | None],
     interval_seconds: float,
     stop: threading.Event | None = None,
+    woken: threading.Event | None = None,
 ) -> None:
     """Run `one_pass` every `interval_seconds` until `stop` is set, logging the line it
-    returns; an error in one pass is logged and the next pass runs."""
+    returns; an error in one pass is logged and the next pass runs. Setting `woken` (a
+    NOTIFY heard, see app.outbox.listener) runs the next pass at once, GATHER_SECONDS
+    later; whoever sets `stop` sets `woken` too, or the loop notices within the interval."""
     stop = stop or threading.Event()
     log.info("%s started, every %.1f s", what, interval_seconds)
     while not stop.is_set():
+        if woken is not None:
+            woken.clear()  # a wake during the pass below runs the next one at once
         try:
             line = one_pass()
             if line:
                 log.info(line)
         except Exception:
             log.exception("%s pass failed; retrying next pass", what)
-        stop.wait(interval_seconds)
+        if woken is None:
+            stop.wait(interval_seconds)
+        elif woken.wait(interval_seconds):
+            stop.wait(GATHER_SECONDS)
     log.info("%s stopped", what)

@@ -16,12 +16,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
@@ -31,15 +30,15 @@ from app.core.db import get_engine
 from app.core.errors import TooManyStreams
 from app.notifications import fanout
 from app.notifications.models import Notification
-from app.outbox.service import OUTBOX_CHANNEL
+from app.outbox import listener
+from app.outbox.listener import Listener
 
 log = logging.getLogger("app.notifications.stream")
 
 # One poll reads at most this many rows; the next poll goes on from the last one.
 READ_BATCH = 1000
-# The listening connection's name in pg_stat_activity, and its waits between reconnections.
+# The listening connection's name in pg_stat_activity.
 LISTENER_NAME = "trantib-stream-listener"
-RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -76,50 +75,6 @@ def _tell_and_read(engine: Engine, after_id: int) -> list[Event]:
     not at the worker's next pass."""
     fanout.run_pass(engine)
     return _rows_after(engine, after_id, None, READ_BATCH)
-
-
-def _listen_conninfo(engine: Engine) -> str:
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-class Listener:
-    """The process's one LISTEN connection (PostgreSQL): calls `wake` on every NOTIFY of the
-    outbox or the notifications, and once each time it (re)connects, since what was
-    committed while it was away was told to nobody. A dropped connection shows as an error
-    of the wait or of the check run after each quiet `heartbeat` seconds; it reconnects."""
-
-    def __init__(self, conninfo: str, wake: Callable[[], None], heartbeat: float) -> None:
-        self.conninfo = conninfo
-        self.wake = wake
-        self.heartbeat = heartbeat
-        self.listening = False
-
-    async def run(self) -> None:
-        failures = 0
-        while True:
-            try:
-                await self._listen()
-            except (psycopg.Error, OSError) as exc:
-                log.warning("the live stream's LISTEN connection failed (%s); polling", exc)
-            if self.listening:  # it had worked: try again soon
-                failures = 0
-            self.listening = False
-            self.wake()
-            await asyncio.sleep(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)])
-            failures += 1
-
-    async def _listen(self) -> None:
-        async with await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, application_name=LISTENER_NAME, connect_timeout=5
-        ) as connection:
-            for channel in (OUTBOX_CHANNEL, fanout.NOTIFICATIONS_CHANNEL):
-                await connection.execute(f"LISTEN {channel}")
-            self.listening = True
-            self.wake()
-            while True:
-                async for _ in connection.notifies(timeout=self.heartbeat):
-                    self.wake()
-                await connection.execute("SELECT 1")
 
 
 class Broadcaster:
@@ -194,7 +149,10 @@ class Broadcaster:
         woken = asyncio.Event()
         if engine.dialect.name == "postgresql":
             self._listener = Listener(
-                _listen_conninfo(engine), woken.set, get_settings().stream_safety_poll_seconds
+                listener.conninfo(engine),
+                woken.set,
+                get_settings().stream_safety_poll_seconds,
+                LISTENER_NAME,
             )
             self._listening = asyncio.get_running_loop().create_task(self._listener.run())
         while True:

@@ -546,6 +546,10 @@ def _pass() -> str | None:
     return line(report) if busy else None
 
 
-def run_forever(interval_seconds: float, stop: threading.Event | None = None) -> None:
-    """Loop until `stop` is set; an error in one pass is logged and the next pass runs."""
-    leases.loop(log, "push delivery", _pass, interval_seconds, stop)
+def run_forever(
+    interval_seconds: float,
+    stop: threading.Event | None = None,
+    woken: threading.Event | None = None,
+) -> None:
+    """Loop until `stop` is set, a pass at once when `woken` is set (see leases.loop)."""
+    leases.loop(log, "push delivery", _pass, interval_seconds, stop, woken)

@@ -415,6 +415,10 @@ def summary(report: DeliveryReport) -> str | None:
     )
 
 
-def run_forever(interval_seconds: float, stop: threading.Event | None = None) -> None:
-    """Loop until `stop` is set; an error in one pass is logged and the next pass runs."""
-    leases.loop(log, "webhook delivery", lambda: summary(run_once()), interval_seconds, stop)
+def run_forever(
+    interval_seconds: float,
+    stop: threading.Event | None = None,
+    woken: threading.Event | None = None,
+) -> None:
+    """Loop until `stop` is set, a pass at once when `woken` is set (see leases.loop)."""
+    leases.loop(log, "webhook delivery", lambda: summary(run_once()), interval_seconds, stop, woken)

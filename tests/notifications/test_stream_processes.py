@@ -16,9 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.notifications.stream import LISTENER_NAME
+from tests import processes
 from tests.conftest import PG_URL
 from tests.notifications.test_stream import Stream
-from tests.processes import service_process
+from tests.processes import service_process, wait_for
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="several processes share PostgreSQL only")
 
@@ -42,25 +43,7 @@ def other_process(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 def listeners(engine: Engine) -> set[int]:
     """The backends of the live stream's LISTEN connections on the suite's database."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND application_name = :name"
-            ),
-            {"name": LISTENER_NAME},
-        )
-        return {row.pid for row in rows}
-
-
-def wait_for(condition, seconds: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s")
+    return processes.listeners(engine, LISTENER_NAME)
 
 
 def test_an_action_through_this_process_reaches_a_stream_of_another_at_once(

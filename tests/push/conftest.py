@@ -14,7 +14,13 @@ from app.core.config import get_settings
 from app.incidents.models import Incident
 from app.outbox.models import OutboxEvent
 from tests.fixtures.push_service import Browser, PushService, push_service  # noqa: F401
-from tests.webhooks.conftest import flow, service_clock  # noqa: F401
+from tests.webhooks.conftest import (  # noqa: F401
+    flow,
+    local_receivers,
+    receiver,
+    service_clock,
+    webhook_settings,
+)
 
 SUBSCRIPTIONS = "/api/v1/push-subscriptions"
 
