@@ -11,7 +11,9 @@ WIB has no daylight saving time, so every WIB day is exactly 86 400 seconds long
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
 import threading
 import time as monotonic_time
 import tomllib
@@ -20,8 +22,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 
 import holidays
@@ -38,6 +41,8 @@ log = logging.getLogger("app.timing.calendars")
 WALL = "wall"
 WORKING_DAYS = "working_days"
 CALENDAR_NAMES = (WALL, WORKING_DAYS)
+# The name the package's Indonesian calendar module is loaded under (see _indonesia).
+INDONESIA_MODULE = "app.timing._holidays_indonesia"
 
 # The override table is read at most this often per process (and at once after a change
 # made by this process), so measuring a run never costs a query.
@@ -113,6 +118,26 @@ class WallCalendar:
 # --- the national list -------------------------------------------------------------------
 
 
+@cache
+def _indonesia() -> Callable[..., Mapping[date, str]]:
+    """The package's Indonesian calendar class, loaded on its own. Any import of
+    `holidays.countries.<one>`, `country_holidays()` too, first runs that package's
+    __init__, which imports all of its 250 countries: 8 MB more in every process for good and
+    a peak 30 MB higher while they load, for the one calendar the service needs. The module
+    file is the package's own; where it is not (another layout of a later release), the
+    package's own way is taken."""
+    path = Path(holidays.__file__).parent / "countries" / "indonesia.py"
+    spec = importlib.util.spec_from_file_location(INDONESIA_MODULE, path)
+    if not path.is_file() or spec is None or spec.loader is None:
+        log.warning("holidays %s has no %s; loading every country", holidays.__version__, path)
+        return partial(holidays.country_holidays, "ID")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[INDONESIA_MODULE] = module
+    spec.loader.exec_module(module)
+    indonesia: Callable[..., Mapping[date, str]] = module.Indonesia
+    return indonesia
+
+
 @lru_cache(maxsize=64)
 def library_days(year: int) -> Mapping[date, tuple[str, DayKind]]:
     """National holidays and cuti bersama of one year from the `holidays` package."""
@@ -123,7 +148,7 @@ def library_days(year: int) -> Mapping[date, tuple[str, DayKind]]:
         ("government", DayKind.cuti_bersama),
         ("public", DayKind.libur_nasional),
     ):
-        listed = holidays.country_holidays("ID", years=year, categories=(category,), language="id")
+        listed = _indonesia()(years=year, categories=(category,), language="id")
         for day, name in listed.items():
             found[day] = (str(name), kind)
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -208,6 +210,33 @@ def test_library_has_cuti_bersama_and_holidays_with_kinds() -> None:
     assert days[date(2026, 3, 23)][1] is DayKind.cuti_bersama
     assert days[date(2026, 5, 14)][1] is DayKind.libur_nasional
     assert days[date(2026, 8, 17)][0] == "Hari Kemerdekaan Republik Indonesia"
+
+
+@pytest.mark.parametrize("year", [2024, 2026, 2027, 2030])
+def test_the_national_list_is_the_packages_own(year: int) -> None:
+    import holidays
+
+    expected = {}
+    for category, kind in (
+        ("public", DayKind.libur_nasional),
+        ("government", DayKind.cuti_bersama),
+    ):
+        listed = holidays.country_holidays("ID", years=year, categories=(category,), language="id")
+        expected.update({day: (name, kind) for day, name in listed.items()})
+    assert dict(library_days(year)) == expected
+
+
+def test_reading_the_national_list_loads_no_other_country() -> None:
+    """The package's countries/__init__ imports every country it has (8 MB a process)."""
+    probe = (
+        "import sys; from app.timing.calendars import library_days;"
+        " assert library_days(2026); print(sorted(m for m in sys.modules"
+        " if m.startswith('holidays.countries')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_decree_file_documents_the_library_cuti_bersama() -> None:
