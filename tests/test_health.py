@@ -31,6 +31,23 @@ def test_readyz_answers_ready_and_names_no_revision(client):
     assert response.json() == {"status": "ready"}
 
 
+def test_readyz_is_503_on_a_database_behind_the_code(client, engine):
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        connection.execute(text("UPDATE alembic_version SET version_num = '0019'"))
+    try:
+        response = client.get("/readyz")
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/service-unavailable")
+    assert client.get("/readyz").status_code == 200
+
+
 def test_unknown_route_is_problem_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404

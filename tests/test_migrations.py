@@ -61,6 +61,13 @@ def test_one_head() -> None:
     assert len(heads) == 1, f"migrations branch into several heads: {heads}; merge them"
 
 
+def test_the_readiness_probe_knows_the_head() -> None:
+    from app.health.router import MIGRATION_HEAD
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head == MIGRATION_HEAD, f"set MIGRATION_HEAD in app/health/router.py to {head!r}"
+
+
 def test_file_names_follow_the_convention() -> None:
     scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
     pattern = re.compile(r"^\d{8}_(?P<rev>[0-9a-z]+)_[0-9a-z_]+\.py$")
