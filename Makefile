@@ -139,7 +139,7 @@ $(CLIENT_TOOLS)/.installed: Makefile $(BIN)/.uv-$(UV_VERSION)
 clients-check: $(STAMP) $(EXAMPLES)/node_modules/.installed $(CLIENT_TOOLS)/.installed ## Generate three clients (Python, openapi-fetch, typescript-fetch), type-check and run their drivers against a live server
 	$(BIN)/python -m scripts.clients_check
 
-browser-test: $(STAMP) ## Log in and try an operation in Swagger UI, in headless Chromium
+browser-test: $(STAMP) ## In headless Chromium: Swagger UI, the push service worker, the live stream client
 	TRANTIB_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
 
 # Examples per operation for `make schemathesis`; `make test` runs 3.

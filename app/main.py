@@ -142,7 +142,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                # The live stream's resume (the fetch-based client of examples/live-stream).
+                "Last-Event-ID",
+            ],
             expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed"],
         )
     app.include_router(health_router)

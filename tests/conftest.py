@@ -200,9 +200,9 @@ def app(_configured: None):  # type: ignore[no-untyped-def]
     return create_app()
 
 
-@pytest.fixture
-def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The application served by a real uvicorn on a free port, in a thread of this process.
+@contextmanager
+def serving(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`app` served by a real uvicorn on a free port, in a thread of this process; its URL.
     `server_header=False` as the service is started (Makefile, Dockerfile)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -222,9 +222,18 @@ def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The application served by a real uvicorn (see serving)."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

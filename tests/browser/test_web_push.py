@@ -9,11 +9,8 @@ Skipped without Chromium, unless TRANTIB_REQUIRE_BROWSER=1 (as the Swagger UI te
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import pytest
 
 from app.push import delivery
 from tests.browser.test_swagger_ui import CHROMIUM_ARGS, TIMEOUT_MS, _chromium
+from tests.browser.web_app import web_app
 from tests.fixtures.push_service import PushService
 
 pytestmark = pytest.mark.browser
@@ -29,32 +27,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "web-push"
 PAGE = "<!doctype html><title>Trantib</title><p>Trantib</p>"
 
 
-class _Static(SimpleHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
-        if self.path == "/":
-            body = PAGE.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super().do_GET()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def app_origin() -> Iterator[str]:
-    """The web app's origin, serving the example service worker (127.0.0.1 is a secure
-    context, as service workers need)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Static, directory=str(EXAMPLE)))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    """The web app's origin, serving the example service worker."""
+    with web_app(EXAMPLE, PAGE) as origin:
+        yield origin
 
 
 def test_a_delivered_push_is_shown_by_the_service_worker(

@@ -197,3 +197,21 @@ def test_cors_answers_only_the_configured_origins(auth) -> None:
         assert mine.headers.get("access-control-allow-credentials") != "true"
         null = preflight(client, "null")
         assert "access-control-allow-origin" not in null.headers
+
+
+def test_cors_lets_the_web_app_resume_its_live_stream() -> None:
+    """The SPA's stream client (examples/live-stream) sends Last-Event-ID when it reconnects."""
+    good = "https://sitrantib.tangerangkota.go.id"
+    settings = Settings(**{**get_settings().model_dump(), "cors_origins": [good]})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        allowed = client.options(
+            f"{API}/stream",
+            headers={
+                "Origin": good,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization, last-event-id",
+            },
+        )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == good
+    assert "last-event-id" in allowed.headers["access-control-allow-headers"].lower()
