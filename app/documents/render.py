@@ -19,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 import re
 import shutil
 import struct
 import tempfile
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ DATA_INPUT = "data"
 _RAW_KEYS = frozenset({"qr_svg"})
 _PAGE_COUNT = re.compile(rb"/Count (\d+)")
 RENDER_TIMEOUT_SECONDS = 60.0
+# How often the render process looks whether the API process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,20 @@ def _compile(
     return pdf
 
 
+def _leave_with_parent(parent: int) -> None:
+    """Runs in the render process as it starts: it ends itself once the API process that
+    started it is gone. A process pool's worker holds both ends of its own task queue, so a
+    parent killed with -9 (or one that exits while a request starts a fresh render process
+    during its shutdown) would otherwise leave it waiting for a task for ever, 85 MB each."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class RenderProcess:
     """One long-lived render process, started on first use and again after it died."""
 
@@ -172,7 +190,10 @@ class RenderProcess:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_leave_with_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

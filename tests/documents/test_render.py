@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -47,6 +51,32 @@ def test_a_killed_render_process_is_replaced(issued: tuple[Flow, dict[str, Any]]
     order = second.step5()
     assert order["document_sha256"]
     assert renderer.pid() not in (None, pid)
+
+
+def test_the_render_process_ends_when_its_api_process_is_killed() -> None:
+    """An API worker killed with -9 leaves no render process behind."""
+    probe = (
+        "import os; from app.documents.render import renderer;"
+        " print(renderer._executor().submit(os.getpid).result(), flush=True); os._exit(9)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 9, done.stderr
+    pid = int(done.stdout)
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid)
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie waiting for init to reap it has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def test_characters_the_font_lacks_print_as_their_code_point() -> None:
