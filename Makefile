@@ -152,7 +152,7 @@ schemathesis: $(STAMP) ## Schemathesis: many generated requests per operation, a
 chaos: $(STAMP) ## Crash test on PostgreSQL (PG_TEST_URL's server): kill -9 API and worker mid-lifecycle
 	$(BIN)/python -m scripts.chaos --database-url '$(PG_TEST_URL)' $(CHAOS_ARGS)
 
-bench: $(STAMP) ## Benchmark on PostgreSQL (~5 min): prints a table, writes bench/results/latest.json
+bench: $(STAMP) ## Benchmark on PostgreSQL (~6 min): prints a table, writes bench/results/latest.json
 	$(BIN)/python -m bench --database-url '$(PG_TEST_URL)' $(BENCH_ARGS)
 
 migrate: $(RUNTIME) ## Upgrade the database in TRANTIB_DATABASE_URL to head
