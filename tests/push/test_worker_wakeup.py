@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="LISTEN/NOTIFY is PostgreSQL'
 # Every pass of the worker runs only when woken, or after this long.
 SAFETY_NET_SECONDS = 60
 # A webhook and a push arrive well within this when a NOTIFY woke the worker.
-AT_ONCE_SECONDS = 3.0
+AT_ONCE_SECONDS = 5.0
 
 
 @pytest.fixture
