@@ -20,6 +20,7 @@ from app.core.schemas import Page
 from app.core.security import decode_access_token
 from app.notifications import schemas, service, stream
 from app.notifications.models import NotificationKind, NotificationSettings
+from app.notifications.schemas import LARGEST_ID
 
 router = APIRouter(route_class=OneHopRoute, prefix="/notifications", tags=["notifications"])
 
@@ -42,7 +43,9 @@ def list_notifications(
     session: SessionDep,
     principal: Annotated[Principal, require(Scope.notifications_read)],
     unread: Annotated[bool | None, Query(description="Only unread (true) or read (false)")] = None,
-    after_id: Annotated[int | None, Query(ge=0, description="Only ids above this one")] = None,
+    after_id: Annotated[
+        int | None, Query(ge=0, le=LARGEST_ID, description="Only ids above this one")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[schemas.NotificationPublic]:
@@ -149,7 +152,8 @@ async def live_stream(
         ),
     ] = "",
     last_event_id: Annotated[
-        int | None, Query(ge=0, description="As Last-Event-ID, for clients without headers")
+        int | None,
+        Query(ge=0, le=LARGEST_ID, description="As Last-Event-ID, for clients without headers"),
     ] = None,
 ) -> EventSourceResponse:
     expires_at = decode_access_token(get_settings(), token).expires_at

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
 from app.core.schemas import RequestBody, ResponseBody
 from app.notifications.models import NotificationKind
+
+# Notification ids are BIGINT: a larger number names none, and the database would refuse it.
+LARGEST_ID = 2**63 - 1
+NotificationId = Annotated[int, Field(ge=1, le=LARGEST_ID)]
 
 
 class NotificationPublic(ResponseBody):
@@ -31,8 +35,8 @@ class MarkRead(RequestBody):
 
     model_config = {"json_schema_extra": {"examples": [{"up_to_id": 42}, {"ids": [40, 42]}]}}
 
-    up_to_id: int | None = Field(default=None, ge=1)
-    ids: list[int] | None = Field(default=None, min_length=1, max_length=500)
+    up_to_id: NotificationId | None = None
+    ids: list[NotificationId] | None = Field(default=None, min_length=1, max_length=500)
 
     @model_validator(mode="after")
     def _one_of(self) -> MarkRead:
