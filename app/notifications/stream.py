@@ -31,7 +31,6 @@ from app.core.errors import TooManyStreams
 from app.notifications import fanout
 from app.notifications.models import Notification
 from app.outbox import listener
-from app.outbox.listener import Listener
 
 log = logging.getLogger("app.notifications.stream")
 
@@ -84,7 +83,7 @@ class Broadcaster:
         self._streams: dict[uuid.UUID, set[asyncio.Queue[Event]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
-        self._listener: Listener | None = None
+        self._listener: listener.Listener | None = None
         self._listening: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self._last_id = 0
@@ -148,7 +147,7 @@ class Broadcaster:
         ready.set_result(None)
         woken = asyncio.Event()
         if engine.dialect.name == "postgresql":
-            self._listener = Listener(
+            self._listener = listener.Listener(
                 listener.conninfo(engine),
                 woken.set,
                 get_settings().stream_safety_poll_seconds,
